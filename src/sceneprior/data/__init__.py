@@ -1,0 +1,1 @@
+"""Observations: datasets, loaders, the procedural generator and dataset validation."""

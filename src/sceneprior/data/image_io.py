@@ -1,0 +1,150 @@
+"""Reading and writing images with conversions instead of rejections, and one-line errors.
+
+Every reader returns float32 arrays in [0, 1]. RGBA is composited on white, grayscale is repeated to
+three channels, palette images are expanded, 16-bit images are scaled by 1/65535.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import DataError
+
+#: Images with more pixels than this are refused before decoding (decompression bombs, absurd sizes).
+MAX_PIXELS = 64_000_000
+Image.MAX_IMAGE_PIXELS = None  # we apply our own limit with a clearer message
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        if path.stat().st_size == 0:
+            raise DataError(path, "file is empty (0 bytes)")
+        image = Image.open(path)
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a directory, expected an image file") from None
+    except UnidentifiedImageError:
+        raise DataError(path, "not a readable image (unknown or corrupt format)") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot open image ({exc.strerror or exc})") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise DataError(path, f"image is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the limit of {MAX_PIXELS / 1e6:.0f}")
+    if width < 1 or height < 1:
+        raise DataError(path, f"image has no pixels ({width}x{height})")
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(path, f"truncated or corrupt image data ({exc})") from None
+    return image
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) read from the header only."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(path, f"not a readable image ({exc})") from None
+
+
+def _to_float(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Convert any PIL mode to (rgb float32 HxWx3 in [0,1], alpha HxW or None)."""
+    mode = image.mode
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image).astype(np.float32)
+        scale = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
+        gray = np.clip(array / scale, 0.0, 1.0)
+        return np.repeat(gray[..., None], 3, axis=-1), None
+    if mode == "F":
+        gray = np.clip(np.asarray(image).astype(np.float32), 0.0, 1.0)
+        return np.repeat(gray[..., None], 3, axis=-1), None
+    if mode in ("L", "1"):
+        gray = np.asarray(image.convert("L")).astype(np.float32) / 255.0
+        return np.repeat(gray[..., None], 3, axis=-1), None
+    if mode == "LA":
+        array = np.asarray(image).astype(np.float32) / 255.0
+        return np.repeat(array[..., :1], 3, axis=-1), array[..., 1]
+    if mode in ("RGBA", "RGBa", "PA"):
+        array = np.asarray(image.convert("RGBA")).astype(np.float32) / 255.0
+        return array[..., :3], array[..., 3]
+    array = np.asarray(image.convert("RGB")).astype(np.float32) / 255.0
+    return array, None
+
+
+def read_rgb(path: str | Path, background: float = 1.0) -> np.ndarray:
+    """An image as float32 HxWx3 in [0, 1]; transparent pixels are composited on ``background`` (white)."""
+    path = Path(path)
+    rgb, alpha = _to_float(_open(path))
+    if alpha is not None:
+        rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
+    return np.ascontiguousarray(rgb, dtype=np.float32)
+
+
+def read_rgba(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rgb HxWx3, alpha HxW or None), both float32 in [0, 1], without compositing."""
+    path = Path(path)
+    return _to_float(_open(path))
+
+
+def read_gray16(path: str | Path) -> np.ndarray:
+    """A single-channel 8- or 16-bit PNG as its raw integer values (float32), e.g. depth maps."""
+    path = Path(path)
+    image = _open(path)
+    if image.mode not in ("I;16", "I;16B", "I;16L", "I", "L"):
+        raise DataError(path, f"expected a single-channel 8/16-bit image, got mode {image.mode}")
+    return np.asarray(image).astype(np.float32)
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    """An 8-bit label image (e.g. part labels) as int64 HxW."""
+    path = Path(path)
+    image = _open(path)
+    if image.mode not in ("L", "P", "I", "I;16"):
+        raise DataError(path, f"expected a single-channel label image, got mode {image.mode}")
+    return np.asarray(image).astype(np.int64)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def write_png(path: str | Path, array: np.ndarray, compress_level: int = 1) -> None:
+    """Write uint8 (HxW, HxWx3, HxWx4) or uint16 (HxW) arrays as PNG. Float arrays are taken as [0, 1]."""
+    path = Path(path)
+    if array.dtype.kind == "f":
+        array = to_uint8(array)
+    if array.dtype == np.uint16:
+        image = Image.fromarray(array)  # mode I;16
+    else:
+        image = Image.fromarray(np.ascontiguousarray(array))
+    image.save(path, compress_level=compress_level)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write a file so that readers see either the old or the complete new content."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

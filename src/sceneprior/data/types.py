@@ -1,0 +1,111 @@
+"""Typed containers for posed observations. Every loader returns these, in our camera convention
+(OpenCV camera-to-world, intrinsics in pixels, pixel centres at +0.5; see ``sceneprior.geometry``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+
+@dataclass
+class SceneViews:
+    """Posed views of one scene. Images are RGB in [0, 1], composited on white.
+
+    Optional channels are ``None`` when a dataset does not provide them. ``depths`` are z-depths with
+    0 for background; ``normals`` are world-space unit normals (0 on background); ``parts`` are integer
+    part labels (0 = background).
+    """
+
+    scene_id: str
+    view_ids: list[str]
+    images: Float[Tensor, "view 3 height width"]
+    cam2world: Float[Tensor, "view 4 4"]
+    intrinsics: Float[Tensor, "view 3 3"]
+    masks: Float[Tensor, "view 1 height width"] | None = None
+    depths: Float[Tensor, "view 1 height width"] | None = None
+    normals: Float[Tensor, "view 3 height width"] | None = None
+    parts: Int[Tensor, "view 1 height width"] | None = None
+
+    @property
+    def num_views(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def height(self) -> int:
+        return self.images.shape[-2]
+
+    @property
+    def width(self) -> int:
+        return self.images.shape[-1]
+
+    def select(self, index: list[int] | Tensor) -> "SceneViews":
+        """The subset of views at ``index`` (in that order)."""
+        index_t = torch.as_tensor(index, dtype=torch.long)
+        ids = [self.view_ids[i] for i in index_t.tolist()]
+        updates: dict[str, object] = {"view_ids": ids}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Tensor):
+                updates[f.name] = value[index_t]
+        return replace(self, **updates)
+
+
+@dataclass
+class ViewBatch:
+    """Several scenes with the same number of views each, stacked along ``batch``.
+
+    ``scene_index`` is the dataset index of each scene (used by auto-decoders to pick their latent).
+    """
+
+    scene_ids: list[str]
+    scene_index: Int[Tensor, " batch"]
+    images: Float[Tensor, "batch view 3 height width"]
+    cam2world: Float[Tensor, "batch view 4 4"]
+    intrinsics: Float[Tensor, "batch view 3 3"]
+    masks: Float[Tensor, "batch view 1 height width"] | None = None
+    depths: Float[Tensor, "batch view 1 height width"] | None = None
+    normals: Float[Tensor, "batch view 3 height width"] | None = None
+    parts: Int[Tensor, "batch view 1 height width"] | None = None
+
+    def to(self, device: torch.device | str) -> "ViewBatch":
+        updates = {f.name: getattr(self, f.name).to(device) for f in fields(self) if isinstance(getattr(self, f.name), Tensor)}
+        return replace(self, **updates)
+
+
+def collate_views(items: list[tuple[int, SceneViews]]) -> ViewBatch:
+    """Stack (dataset index, SceneViews) pairs with equal view counts and image sizes into a batch."""
+    scenes = [s for _, s in items]
+
+    def stack(name: str) -> Tensor | None:
+        values = [getattr(s, name) for s in scenes]
+        if any(v is None for v in values):
+            return None
+        return torch.stack(values)
+
+    return ViewBatch(
+        scene_ids=[s.scene_id for s in scenes],
+        scene_index=torch.tensor([i for i, _ in items], dtype=torch.long),
+        images=torch.stack([s.images for s in scenes]),
+        cam2world=torch.stack([s.cam2world for s in scenes]),
+        intrinsics=torch.stack([s.intrinsics for s in scenes]),
+        masks=stack("masks"),
+        depths=stack("depths"),
+        normals=stack("normals"),
+        parts=stack("parts"),
+    )
+
+
+@dataclass
+class PointCloudSample:
+    """3D supervision of one scene: surface points with normals, and query points with SDF/occupancy."""
+
+    scene_id: str
+    surface_points: Float[Tensor, "point 3"]
+    surface_normals: Float[Tensor, "point 3"]
+    query_points: Float[Tensor, "query 3"]
+    query_sdf: Float[Tensor, " query"]
+    query_occupancy: Float[Tensor, " query"]
+    surface_parts: Int[Tensor, " point"] | None = field(default=None)

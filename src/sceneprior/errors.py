@@ -1,0 +1,25 @@
+"""Errors that reach the user as one line. The CLI prints ``str(error)`` and exits non-zero."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SceneError(Exception):
+    """Base class of every error sceneprior reports to a user (never shown as a traceback)."""
+
+
+class DataError(SceneError):
+    """A file of a dataset (or an input image) is missing, unreadable or inconsistent.
+
+    ``str(error)`` is ``"<path>: <problem>"`` so the user sees which file and what is wrong.
+    """
+
+    def __init__(self, path: str | Path | None, problem: str) -> None:
+        self.path = None if path is None else Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path is not None else problem)
+
+
+class ConfigError(SceneError):
+    """A configuration, preset name or command-line value is invalid."""

@@ -1,0 +1,30 @@
+"""Cameras, rays, projection and Plücker coordinates in sceneprior's one convention
+(OpenCV camera-to-world, intrinsics in pixels, pixel centres at +0.5). See :mod:`.cameras`."""
+
+from .cameras import (
+    camera_directions,
+    focal_from_fov,
+    get_rays,
+    intrinsics_matrix,
+    invert_rigid,
+    look_at,
+    opencv_to_opengl,
+    opencv_to_srn,
+    opengl_to_opencv,
+    pixel_centers,
+    plucker,
+    project,
+    rays_from_pixels,
+    rotation_error,
+    scale_intrinsics,
+    srn_to_opencv,
+    unproject_depth,
+    world_to_camera,
+)
+
+__all__ = [
+    "camera_directions", "focal_from_fov", "get_rays", "intrinsics_matrix", "invert_rigid", "look_at",
+    "opencv_to_opengl", "opencv_to_srn", "opengl_to_opencv", "pixel_centers", "plucker", "project",
+    "rays_from_pixels", "rotation_error", "scale_intrinsics", "srn_to_opencv", "unproject_depth",
+    "world_to_camera",
+]
