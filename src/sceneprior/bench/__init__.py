@@ -1,0 +1,1 @@
+"""Benchmarks that print and save figures (never timed tests)."""
