@@ -1,0 +1,11 @@
+"""How a field is conditioned on a scene: concatenation, FiLM, hypernetwork, pixel-aligned features."""
+
+from .concat import ConcatLinear, concat_latent
+from .film import FiLM, apply_film
+from .hypernetwork import HyperNetwork, LayerParams, batched_mlp
+from .pixel_aligned import PixelFeatures, directions_to_views, pool_views, sample_pixel_features, uv_to_grid
+
+__all__ = [
+    "ConcatLinear", "concat_latent", "FiLM", "apply_film", "HyperNetwork", "LayerParams", "batched_mlp",
+    "PixelFeatures", "directions_to_views", "pool_views", "sample_pixel_features", "uv_to_grid",
+]

@@ -1,0 +1,120 @@
+"""Pixel-aligned features (PIFu, Saito 2019; pixelNeRF, Yu et al. 2021): project each 3D point into every
+source view and bilinearly sample that view's CNN feature map there.
+
+Sampling convention (ours, not pixelNeRF's)
+-------------------------------------------
+Our pixel centres are at +0.5: continuous image coordinates ``u in [0, W]``, ``v in [0, H]`` cover the image,
+and pixel ``(i, j)`` has its centre at ``(j + 0.5, i + 0.5)`` (see :mod:`sceneprior.geometry.cameras`).
+``grid_sample`` with ``align_corners=False`` uses the same convention in normalised coordinates: -1 and +1
+are the outer *edges* of the border pixels. So ``x_n = 2 u / W - 1``, ``y_n = 2 v / H - 1``, where ``W, H``
+are the size of the image the intrinsics ``K`` refer to. A feature map of another resolution (e.g. H/2 from a
+strided CNN) covers the same image extent, so the same normalised coordinates are right for it too; this is
+why ``align_corners=False`` is used throughout. (pixelNeRF used ``align_corners=True`` with its own pixel
+convention; we do not copy that.) Outside the map, ``padding_mode="border"`` repeats the edge features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from jaxtyping import Bool, Float
+from torch import Tensor
+
+from ..errors import ConfigError
+
+#: Points closer to the image plane than this (in camera z) count as behind the camera.
+MIN_DEPTH = 1e-6
+
+
+@dataclass
+class PixelFeatures:
+    """Per-view samples for ``N`` points of each scene.
+
+    ``points_view``: the point in each source camera's frame, ``R^T (p - c)`` (OpenCV: z forward).
+    ``points_rotated``: the point rotated into the camera's axes without the translation, ``R^T p``
+    (pixelNeRF's input with ``normalize_z=True``). ``uv``: continuous pixel coordinates in the image ``K``
+    refers to (meaningless where ``in_front`` is False). ``in_front``: camera z > ``MIN_DEPTH``.
+    """
+
+    features: Float[Tensor, "batch view point channel"]
+    points_view: Float[Tensor, "batch view point 3"]
+    points_rotated: Float[Tensor, "batch view point 3"]
+    uv: Float[Tensor, "batch view point 2"]
+    in_front: Bool[Tensor, "batch view point"]
+
+
+def uv_to_grid(uv: Float[Tensor, "*b 2"], image_size: tuple[int, int]) -> Float[Tensor, "*b 2"]:
+    """Continuous pixel coordinates (centres at +0.5) -> ``grid_sample`` coordinates for ``align_corners=False``."""
+    height, width = image_size
+    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=uv.dtype, device=uv.device)
+    return uv * scale - 1.0
+
+
+def sample_pixel_features(
+    feature_maps: Float[Tensor, "batch view channel h w"],
+    points: Float[Tensor, "batch point 3"],
+    cam2world: Float[Tensor, "batch view 4 4"],
+    K: Float[Tensor, "batch view 3 3"],
+    image_size: tuple[int, int],
+) -> PixelFeatures:
+    """Bilinearly sample every view's feature map where each world point projects (border padding).
+
+    ``image_size = (H, W)`` is the size of the images ``K`` is given for (not of the feature maps).
+    """
+    rotation = cam2world[:, :, None, :3, :3]  # (batch, view, 1, 3, 3)
+    centre = cam2world[:, :, None, :3, 3]  # (batch, view, 1, 3)
+    p = points[:, None]  # (batch, 1, point, 3)
+    # Row vectors times R gives R^T p.
+    points_rotated = (p.unsqueeze(-2) @ rotation).squeeze(-2)
+    points_view = points_rotated - (centre.unsqueeze(-2) @ rotation).squeeze(-2)
+    z = points_view[..., 2]
+    in_front = z > MIN_DEPTH
+    safe_z = torch.where(in_front, z, torch.full_like(z, MIN_DEPTH))
+    fx, fy = K[:, :, None, 0, 0], K[:, :, None, 1, 1]
+    cx, cy = K[:, :, None, 0, 2], K[:, :, None, 1, 2]
+    uv = torch.stack([fx * points_view[..., 0] / safe_z + cx, fy * points_view[..., 1] / safe_z + cy], dim=-1)
+    grid = uv_to_grid(uv, image_size)
+    # Far outside the image, border padding gives the edge value anyway; clamping keeps grid_sample finite.
+    grid = grid.clamp(-2.0, 2.0)
+    batch, view = feature_maps.shape[:2]
+    sampled = F.grid_sample(
+        rearrange(feature_maps, "b v c h w -> (b v) c h w"),
+        rearrange(grid, "b v n two -> (b v) n 1 two"),
+        mode="bilinear",
+        padding_mode="border",
+        align_corners=False,
+    )  # (b v) c n 1
+    features = rearrange(sampled, "(b v) c n 1 -> b v n c", b=batch, v=view)
+    return PixelFeatures(features, points_view, points_rotated, uv, in_front)
+
+
+def directions_to_views(
+    directions: Float[Tensor, "batch point 3"], cam2world: Float[Tensor, "batch view 4 4"]
+) -> Float[Tensor, "batch view point 3"]:
+    """Directions rotated into each source camera's frame, ``R^T d`` (pixelNeRF's view-space directions)."""
+    return (directions[:, None].unsqueeze(-2) @ cam2world[:, :, None, :3, :3]).squeeze(-2)
+
+
+def pool_views(
+    values: Float[Tensor, "batch view point channel"],
+    mask: Bool[Tensor, "batch view point"] | None = None,
+    mode: str = "mean",
+) -> Float[Tensor, "batch point channel"]:
+    """Pool per-view values over views: ``"mean"`` (pixelNeRF) or ``"max"``; with ``mask``, only over the
+    views where it is True (a point seen by no view gets zeros)."""
+    if mask is None:
+        if mode == "mean":
+            return values.mean(dim=1)
+        if mode == "max":
+            return values.amax(dim=1)
+        raise ConfigError(f"unknown view pooling {mode!r} (mean, max)")
+    m = mask.unsqueeze(-1).to(values.dtype)
+    if mode == "mean":
+        return (values * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
+    if mode == "max":
+        filled = torch.where(mask.unsqueeze(-1), values, torch.full_like(values, float("-inf"))).amax(dim=1)
+        return torch.where(mask.any(dim=1).unsqueeze(-1), filled, torch.zeros_like(filled))
+    raise ConfigError(f"unknown view pooling {mode!r} (mean, max)")

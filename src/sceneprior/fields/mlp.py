@@ -1,0 +1,306 @@
+"""MLP building blocks and the MLP fields of the image models.
+
+* :class:`MLP` — plain fully connected network (ReLU / softplus / LeakyReLU, optional LayerNorm without affine
+  as in SRN and LFN) or a SIREN (Sitzmann et al. 2020: ``sin(omega_0 (W x + b))`` with omega_0 = 30 and the
+  SIREN initialisation).
+* :class:`ConditionedField` — a field with positional encoding, conditioned on a per-scene latent by
+  concatenation or FiLM, giving density or SDF, colour and features.
+* :class:`ResnetFCField` — pixelNeRF's ResnetFC: per-view inputs and pixel-aligned features, mean-pooled over
+  source views before block ``combine_layer``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from ..conditioning.concat import ConcatLinear
+from ..conditioning.film import FiLM, apply_film
+from ..errors import ConfigError
+from .base import FieldOutput
+from .encoding import PositionalEncoding
+
+Activation = Literal["relu", "softplus", "leaky_relu", "sine"]
+
+
+class Sine(nn.Module):
+    """``sin(omega_0 x)`` (SIREN)."""
+
+    def __init__(self, omega_0: float = 30.0) -> None:
+        super().__init__()
+        self.omega_0 = omega_0
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.sin(self.omega_0 * x)
+
+
+def _activation(name: str, omega_0: float) -> nn.Module:
+    if name == "relu":
+        return nn.ReLU()
+    if name == "softplus":
+        return nn.Softplus(beta=100.0)
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.2)
+    if name == "sine":
+        return Sine(omega_0)
+    raise ConfigError(f"unknown activation {name!r} (relu, softplus, leaky_relu, sine)")
+
+
+def siren_init_(linear: nn.Linear, first: bool, omega_0: float = 30.0) -> None:
+    """SIREN initialisation: first layer ``U(-1/in, 1/in)``, others ``U(-sqrt(6/in)/omega_0, +...)``.
+
+    With inputs in [-1, 1] this keeps the pre-activations of every layer ~ arcsine-distributed with unit-ish
+    spread (Sitzmann et al. 2020, Sec. 3.2). Biases use the same bound as the weights.
+    """
+    fan_in = linear.weight.shape[1]
+    bound = 1.0 / fan_in if first else math.sqrt(6.0 / fan_in) / omega_0
+    with torch.no_grad():
+        linear.weight.uniform_(-bound, bound)
+        if linear.bias is not None:
+            linear.bias.uniform_(-bound, bound)
+
+
+class MLP(nn.Module):
+    """``in_dim -> width -> (hidden_layers x width -> width) -> out_dim``: ``hidden_layers + 2`` linear layers.
+
+    Every layer but the last is followed by LayerNorm without affine (if ``layer_norm``) and the activation;
+    ``norm_last`` / ``activate_last`` apply them after the last layer too (SRN's phi does both).
+    ``activation="sine"`` builds a SIREN with ``omega_0`` and the SIREN init (no LayerNorm). Otherwise weights
+    are kaiming-normal (fan-in, ReLU gain) and biases zero, as in SRN/LFN's ``init_weights_normal``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        width: int = 256,
+        hidden_layers: int = 2,
+        activation: Activation = "relu",
+        layer_norm: bool = False,
+        norm_last: bool = False,
+        activate_last: bool = False,
+        omega_0: float = 30.0,
+    ) -> None:
+        super().__init__()
+        if activation == "sine" and layer_norm:
+            raise ConfigError("a SIREN has no LayerNorm")
+        dims = [in_dim] + [width] * (hidden_layers + 1) + [out_dim]
+        self.dims = dims
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layer_norm = layer_norm
+        self.norm_last = norm_last
+        self.activate_last = activate_last
+        self.act = _activation(activation, omega_0)
+        for k, lin in enumerate(self.linears):
+            if activation == "sine":
+                siren_init_(lin, first=k == 0, omega_0=omega_0)
+            else:
+                nn.init.kaiming_normal_(lin.weight, a=0.0, mode="fan_in", nonlinearity="relu")
+                nn.init.zeros_(lin.bias)
+
+    @property
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """``(in, out)`` of each linear layer, e.g. the ``target_layers`` of a hypernetwork generating it."""
+        return list(zip(self.dims[:-1], self.dims[1:]))
+
+    def forward(self, x: Float[Tensor, "*b dim"]) -> Float[Tensor, "*b out"]:
+        n = len(self.linears)
+        for k, lin in enumerate(self.linears):
+            x = lin(x)
+            last = k == n - 1
+            if self.layer_norm and (not last or self.norm_last):
+                x = F.layer_norm(x, x.shape[-1:])
+            if not last or self.activate_last:
+                x = self.act(x)
+        return x
+
+
+def _density_activation(raw: Tensor, kind: str) -> Tensor:
+    if kind == "relu":
+        return torch.relu(raw)
+    if kind == "softplus":
+        return F.softplus(raw)
+    raise ConfigError(f"unknown density activation {kind!r} (relu, softplus)")
+
+
+class ConditionedField(nn.Module):
+    """A latent-conditioned MLP field: ``(x, d, z) -> density or SDF, rgb, features``.
+
+    ``x`` is positionally encoded (``num_freqs``, ``freq_factor``). With ``conditioning="concat"`` the
+    first layer sees ``[gamma(x), z]`` (evaluated with :class:`ConcatLinear`, i.e. without repeating ``z``
+    per point); with ``"film"`` every hidden layer is ``act(gamma_k(z) * (W_k h + b_k) + beta_k(z))``
+    (pi-GAN style). ``hidden_layers`` counts the ``width -> width`` layers after the first. Heads:
+    density (``density_activation`` of a linear output; softplus is the stable default, ReLU as in NeRF)
+    or raw SDF; colour ``sigmoid(Linear)`` of the last hidden layer, concatenated with the encoded view
+    direction when ``direction_freqs >= 0``. ``features`` is the last hidden layer (``width`` channels).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        width: int = 256,
+        hidden_layers: int = 3,
+        num_freqs: int = 6,
+        freq_factor: float = 1.0,
+        geometry: Literal["density", "sdf"] = "density",
+        conditioning: Literal["concat", "film"] = "concat",
+        direction_freqs: int = -1,
+        density_activation: Literal["relu", "softplus"] = "softplus",
+        density_bias: float = 0.0,
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if geometry not in ("density", "sdf"):
+            raise ConfigError(f"unknown geometry {geometry!r} (density, sdf)")
+        if conditioning not in ("concat", "film"):
+            raise ConfigError(f"unknown conditioning {conditioning!r} (concat, film)")
+        self.geometry = geometry
+        self.conditioning = conditioning
+        self.density_activation = density_activation
+        self.layer_norm = layer_norm
+        self.encoding = PositionalEncoding(num_freqs, freq_factor)
+        self.dir_encoding = PositionalEncoding(direction_freqs, 1.0) if direction_freqs >= 0 else None
+        in_dim = self.encoding.out_dim
+        if conditioning == "concat":
+            self.first = ConcatLinear(in_dim, latent_dim, width)
+            self.films = None
+        else:
+            self.first = nn.Linear(in_dim, width)
+            self.films = nn.ModuleList(FiLM(latent_dim, width) for _ in range(hidden_layers + 1))
+        self.hidden = nn.ModuleList(nn.Linear(width, width) for _ in range(hidden_layers))
+        self.geometry_head = nn.Linear(width, 1)
+        rgb_in = width + (self.dir_encoding.out_dim if self.dir_encoding is not None else 0)
+        self.rgb_head = nn.Linear(rgb_in, 3)
+        for lin in [*self.hidden, self.geometry_head, self.rgb_head] + ([self.first] if isinstance(self.first, nn.Linear) else []):
+            nn.init.kaiming_normal_(lin.weight, a=0.0, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(lin.bias)
+        with torch.no_grad():
+            self.geometry_head.weight.mul_(0.1)
+            self.geometry_head.bias.fill_(density_bias)
+
+    def forward(
+        self,
+        points: Float[Tensor, "batch *rest 3"],
+        directions: Float[Tensor, "batch *rest 3"] | None,
+        latent: Float[Tensor, "batch latent"],
+    ) -> FieldOutput:
+        x = self.encoding(points)
+        h = self.first(x, latent) if self.conditioning == "concat" else self.first(x)
+        layers = [None, *self.hidden]
+        for k, lin in enumerate(layers):
+            if lin is not None:
+                h = lin(h)
+            if self.layer_norm:
+                h = F.layer_norm(h, h.shape[-1:])
+            if self.films is not None:
+                gamma, beta = self.films[k](latent)
+                h = apply_film(h, gamma, beta)
+            h = torch.relu(h)
+        raw = self.geometry_head(h)
+        if self.dir_encoding is not None:
+            if directions is None:
+                raise ConfigError("this field is view-dependent: pass directions")
+            rgb_in = torch.cat([h, self.dir_encoding(directions)], dim=-1)
+        else:
+            rgb_in = h
+        rgb = torch.sigmoid(self.rgb_head(rgb_in))
+        if self.geometry == "density":
+            return FieldOutput(density=_density_activation(raw, self.density_activation), rgb=rgb, features=h)
+        return FieldOutput(sdf=raw, rgb=rgb, features=h)
+
+
+class ResnetBlockFC(nn.Module):
+    """``x + fc_1(relu(fc_0(relu(x))))`` with ``fc_1`` zero-initialised (pixelNeRF, Occupancy Networks)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc_0 = nn.Linear(width, width)
+        self.fc_1 = nn.Linear(width, width)
+        nn.init.kaiming_normal_(self.fc_0.weight, a=0.0, mode="fan_in")
+        nn.init.zeros_(self.fc_0.bias)
+        nn.init.zeros_(self.fc_1.weight)
+        nn.init.zeros_(self.fc_1.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.fc_1(torch.relu(self.fc_0(torch.relu(x))))
+
+
+class ResnetFCField(nn.Module):
+    """pixelNeRF's ResnetFC (Yu et al. 2021): per-view inputs ``(batch, view, N, d_in)`` (e.g. encoded
+    view-space xyz and view direction, see :func:`pixelnerf_inputs`) and per-view pixel-aligned features
+    ``(batch, view, N, C)``.
+
+    ``lin_in (d_in -> width)``; for each of ``n_blocks`` ResNet blocks: if the block index is
+    ``combine_layer`` the per-view activations are pooled over views (``combine="mean"``); before each of the
+    first ``min(combine_layer, n_blocks)`` blocks ``Linear(C -> width)(features)`` is added; then the block.
+    Head: ``ReLU -> Linear(width -> 4)``; rgb = sigmoid, density = ReLU (pixelNeRF) or softplus
+    (``density_activation``, smoother gradients early in training). ``features`` of the output is the final
+    pooled hidden activation (``width`` channels). pixelNeRF: ``d_in=42, feature_dim=512, width=512,
+    n_blocks=5, combine_layer=3``.
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        feature_dim: int,
+        width: int = 512,
+        n_blocks: int = 5,
+        combine_layer: int = 3,
+        combine: Literal["mean", "max"] = "mean",
+        density_activation: Literal["relu", "softplus"] = "relu",
+    ) -> None:
+        super().__init__()
+        if combine not in ("mean", "max"):
+            raise ConfigError(f"unknown view pooling {combine!r} (mean, max)")
+        self.n_blocks = n_blocks
+        self.combine_layer = combine_layer
+        self.combine = combine
+        self.density_activation = density_activation
+        self.lin_in = nn.Linear(d_in, width)
+        self.blocks = nn.ModuleList(ResnetBlockFC(width) for _ in range(n_blocks))
+        n_lin_z = min(combine_layer, n_blocks) if feature_dim > 0 else 0
+        self.lin_z = nn.ModuleList(nn.Linear(feature_dim, width) for _ in range(n_lin_z))
+        self.lin_out = nn.Linear(width, 4)
+        for lin in [self.lin_in, self.lin_out, *self.lin_z]:
+            nn.init.kaiming_normal_(lin.weight, a=0.0, mode="fan_in")
+            nn.init.zeros_(lin.bias)
+
+    def _pool(self, h: Tensor) -> Tensor:
+        return h.mean(dim=1) if self.combine == "mean" else h.amax(dim=1)
+
+    def forward(
+        self, inputs: Float[Tensor, "batch view point dim"], features: Float[Tensor, "batch view point channel"]
+    ) -> FieldOutput:
+        h = self.lin_in(inputs)
+        pooled = False
+        for k, block in enumerate(self.blocks):
+            if k == self.combine_layer:
+                h = self._pool(h)
+                pooled = True
+            if k < len(self.lin_z):
+                h = h + self.lin_z[k](features)
+            h = block(h)
+        if not pooled:
+            h = self._pool(h)
+        out = self.lin_out(torch.relu(h))
+        return FieldOutput(
+            density=_density_activation(out[..., 3:4], self.density_activation), rgb=torch.sigmoid(out[..., :3]), features=h
+        )
+
+
+def pixelnerf_inputs(
+    points_view: Float[Tensor, "batch view point 3"],
+    directions_view: Float[Tensor, "batch view point 3"] | None,
+    encoding: PositionalEncoding,
+) -> Float[Tensor, "batch view point dim"]:
+    """pixelNeRF's per-view MLP input: ``[gamma(xyz_view), d_view]`` (39 + 3 = 42 with 6 frequencies).
+
+    ``points_view`` is whichever view-space point the model chooses (pixelNeRF: ``points_rotated``).
+    """
+    x = encoding(points_view)
+    return x if directions_view is None else torch.cat([x, directions_view], dim=-1)
