@@ -1,0 +1,76 @@
+"""Small building blocks shared by the 3D encoders and decoders (Occupancy Networks / ConvONet style)."""
+
+from __future__ import annotations
+
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class ResnetBlockFC(nn.Module):
+    """Fully connected ResNet block: ``x_s + fc_1(relu(fc_0(relu(x))))`` (ONet / ConvONet ``ResnetBlockFC``).
+
+    The hidden width defaults to ``min(size_in, size_out)``; the skip is a bias-free linear map when the
+    widths differ; ``fc_1`` starts at zero so that every block starts as the identity (or a linear skip).
+    """
+
+    def __init__(self, size_in: int, size_out: int | None = None, size_hidden: int | None = None) -> None:
+        super().__init__()
+        size_out = size_in if size_out is None else size_out
+        size_hidden = min(size_in, size_out) if size_hidden is None else size_hidden
+        self.fc_0 = nn.Linear(size_in, size_hidden)
+        self.fc_1 = nn.Linear(size_hidden, size_out)
+        self.shortcut = None if size_in == size_out else nn.Linear(size_in, size_out, bias=False)
+        nn.init.zeros_(self.fc_1.weight)
+
+    def forward(self, x: Float[Tensor, "*batch channel_in"]) -> Float[Tensor, "*batch channel_out"]:
+        dx = self.fc_1(torch.relu(self.fc_0(torch.relu(x))))
+        x_s = x if self.shortcut is None else self.shortcut(x)
+        return x_s + dx
+
+
+class ConditionalNorm(nn.Module):
+    """Conditional normalisation of per-point features by a global code (ONet ``CBatchNorm1d``).
+
+    ``out = gamma(c) * norm(x) + beta(c)``, with ``norm`` a BatchNorm without affine parameters
+    (``batch_norm=True``, ONet's conditional batch norm, statistics over batch and points) or the identity
+    (``batch_norm=False``: plain FiLM, Perez et al. 2018). ``gamma`` and ``beta`` are linear maps of ``c``
+    initialised so that ``gamma(c) = 1`` and ``beta(c) = 0`` (as in ONet).
+    """
+
+    def __init__(self, c_dim: int, channels: int, batch_norm: bool = True) -> None:
+        super().__init__()
+        self.gamma = nn.Linear(c_dim, channels)
+        self.beta = nn.Linear(c_dim, channels)
+        self.norm = nn.BatchNorm1d(channels, affine=False) if batch_norm else None
+        nn.init.zeros_(self.gamma.weight)
+        nn.init.ones_(self.gamma.bias)
+        nn.init.zeros_(self.beta.weight)
+        nn.init.zeros_(self.beta.bias)
+
+    def forward(
+        self, x: Float[Tensor, "batch point channel"], c: Float[Tensor, "batch latent"]
+    ) -> Float[Tensor, "batch point channel"]:
+        if self.norm is not None:
+            batch, points, channels = x.shape
+            x = self.norm(x.reshape(batch * points, channels)).reshape(batch, points, channels)
+        return self.gamma(c)[:, None, :] * x + self.beta(c)[:, None, :]
+
+
+class ConditionalResnetBlock(nn.Module):
+    """ONet's ``CResnetBlockConv1d`` (1x1 convolutions written as linear maps over the channel axis):
+    ``x + fc_1(relu(norm_1(fc_0(relu(norm_0(x, c))), c)))`` with ``fc_1`` initialised to zero."""
+
+    def __init__(self, c_dim: int, width: int, batch_norm: bool = True) -> None:
+        super().__init__()
+        self.norm_0 = ConditionalNorm(c_dim, width, batch_norm)
+        self.norm_1 = ConditionalNorm(c_dim, width, batch_norm)
+        self.fc_0 = nn.Linear(width, width)
+        self.fc_1 = nn.Linear(width, width)
+        nn.init.zeros_(self.fc_1.weight)
+
+    def forward(
+        self, x: Float[Tensor, "batch point channel"], c: Float[Tensor, "batch latent"]
+    ) -> Float[Tensor, "batch point channel"]:
+        net = self.fc_0(torch.relu(self.norm_0(x, c)))
+        return x + self.fc_1(torch.relu(self.norm_1(net, c)))
