@@ -208,3 +208,192 @@ def test_ray_aabb():
     p = o + ts[:, None] * d
     inside = ((p >= torch.tensor([-1.0, -0.5, -1.0], dtype=DT)) & (p <= torch.tensor([1.0, 0.5, 1.0], dtype=DT))).all(-1)
     assert h.item() and abs(ts[inside].min() - n.item()) < 2e-4 and abs(ts[inside].max() - f.item()) < 2e-4
+
+
+# ----------------------------------------------------------------------------------------------- sphere tracing
+from sceneprior.renderers import LSTMRayMarcher, light_field_depth, light_field_render, lstm_raymarch, sphere_trace  # noqa: E402
+from sceneprior.geometry import plucker  # noqa: E402
+
+
+def sphere_sdf(centre, radius):
+    def sdf(points):
+        return (points - centre).norm(dim=-1, keepdim=True) - radius
+    return sdf
+
+
+def analytic_sphere_hit(o, d, c, r):
+    oc = o - c
+    b = (d * oc).sum(-1)
+    disc = b**2 - ((oc * oc).sum(-1) - r**2)
+    return -b - disc.clamp_min(0).sqrt(), disc
+
+
+def sphere_rays():
+    o = torch.tensor([[[0.0, 0.0, -3.0], [0.1, 0.2, -3.0], [0.0, 0.0, -3.0], [2.0, 0.0, -3.0]]], dtype=DT)
+    targets = torch.tensor([[[0.0, 0.0, 0.0], [0.3, -0.4, 0.1], [1.5, 0.0, 0.0], [2.0, 0.0, 0.0]]], dtype=DT)
+    return o, torch.nn.functional.normalize(targets - o, dim=-1)
+
+
+def test_sphere_trace_hits_analytic_depth_and_normal():
+    c = torch.tensor([0.0, 0.0, 0.0], dtype=DT)
+    r = 1.0
+    o, d = sphere_rays()
+    near, far = torch.zeros(1, 4, dtype=DT), torch.full((1, 4), 10.0, dtype=DT)
+    out = sphere_trace(sphere_sdf(c, r), o, d, near, far, max_steps=100, epsilon=1e-6)
+    t_true, disc = analytic_sphere_hit(o, d, c, r)
+    assert out.hit.tolist() == [[True, True, False, False]]
+    assert torch.allclose(out.t[out.hit], t_true[out.hit], atol=1e-10)
+    expected_normals = (out.points - c) / r
+    assert torch.allclose(out.normals[out.hit], expected_normals[out.hit], atol=1e-9)
+    assert torch.allclose(out.t[~out.hit], far[~out.hit])
+    # far bound before the surface -> miss
+    short = sphere_trace(sphere_sdf(c, r), o, d, near, torch.full((1, 4), 1.5, dtype=DT))
+    assert not short.hit.any()
+
+
+def test_sphere_trace_radius_gradient_matches_analytic():
+    o, d = sphere_rays()
+    o, d = o[:, :2], d[:, :2]
+    c = torch.tensor([0.05, -0.02, 0.1], dtype=DT)
+    r = torch.tensor(0.9, dtype=DT, requires_grad=True)
+    near, far = torch.zeros(1, 2, dtype=DT), torch.full((1, 2), 10.0, dtype=DT)
+    out = sphere_trace(sphere_sdf(c, r), o, d, near, far, epsilon=1e-5)
+    (grad_r,) = torch.autograd.grad(out.t.sum(), r)
+    _, disc = analytic_sphere_hit(o, d, c, r.detach())
+    expected = (-r.detach() / disc.sqrt()).sum()  # t = -b - sqrt(b^2 - |oc|^2 + r^2): dt/dr = -r / sqrt(disc)
+    assert torch.allclose(grad_r, expected, atol=1e-8)
+
+
+def test_sphere_trace_gradcheck_all_inputs():
+    o, d = sphere_rays()
+    o, d = o[:, :2].clone().requires_grad_(), d[:, :2].clone().requires_grad_()
+    c = torch.tensor([0.05, -0.02, 0.1], dtype=DT, requires_grad=True)
+    r = torch.tensor(0.9, dtype=DT, requires_grad=True)
+    near, far = torch.zeros(1, 2, dtype=DT), torch.full((1, 2), 10.0, dtype=DT)
+
+    def fn(o, d, c, r):
+        out = sphere_trace(sphere_sdf(c, r), o, d, near, far, max_steps=200, epsilon=1e-9)
+        return out.t, out.points
+
+    assert torch.autograd.gradcheck(fn, (o, d, c, r))
+
+
+def test_sphere_trace_normals_differentiable_with_create_graph():
+    o, d = sphere_rays()
+    c = torch.tensor([0.0, 0.0, 0.0], dtype=DT, requires_grad=True)
+    near, far = torch.zeros(1, 4, dtype=DT), torch.full((1, 4), 10.0, dtype=DT)
+    out = sphere_trace(sphere_sdf(c, 1.0), o, d, near, far, create_graph=True)
+    assert out.normals.requires_grad
+    out.normals[out.hit].sum().backward()
+    assert torch.isfinite(c.grad).all()
+    with torch.no_grad():
+        plain = sphere_trace(sphere_sdf(c, 1.0), o, d, near, far)
+    assert not plain.t.requires_grad and not plain.normals.requires_grad
+    assert torch.allclose(plain.t, out.t.detach())
+
+
+def test_sphere_trace_many_rays_compaction_matches_analytic():
+    g = torch.Generator().manual_seed(0)
+    o = torch.zeros(2, 500, 3, dtype=DT)
+    o[..., 2] = -3.0
+    d = torch.nn.functional.normalize(torch.randn(2, 500, 3, generator=g, dtype=DT) * 0.3 + torch.tensor([0, 0, 1.0], dtype=DT), dim=-1)
+    c = torch.tensor([0.0, 0.0, 0.0], dtype=DT)
+    out = sphere_trace(sphere_sdf(c, 1.0), o, d, torch.zeros(2, 500, dtype=DT), torch.full((2, 500), 6.0, dtype=DT),
+                       max_steps=200, epsilon=1e-7)
+    t_true, disc = analytic_sphere_hit(o, d, c, 1.0)
+    clear = (disc > 1e-3) | (disc < -1e-3)  # not grazing
+    assert torch.equal(out.hit[clear], (disc > 0)[clear])
+    assert torch.allclose(out.t[out.hit], t_true[out.hit], atol=1e-8)
+
+
+# ------------------------------------------------------------------------------------------------ LSTM marcher
+def test_lstm_marcher_init_and_shapes():
+    torch.manual_seed(0)
+    marcher = LSTMRayMarcher(feature_dim=8, hidden=16, steps=10)
+    h = 16
+    assert torch.allclose(marcher.lstm.bias_ih[h : 2 * h] + marcher.lstm.bias_hh[h : 2 * h], torch.ones(h))
+    o, d = rays_along_z(2, 5)
+    o, d = o.float(), d.float()
+    w = torch.randn(3, 8)
+    out = lstm_raymarch(marcher, lambda p: torch.tanh(p @ w), o, d)
+    assert out.points.shape == (2, 5, 3) and out.features.shape == (2, 5, 8) and out.t_steps.shape == (2, 5, 11)
+    assert abs(out.t_steps[..., 0].mean().item() - 0.05) < 1e-3 and out.t_steps[..., 0].std().item() < 2e-3
+    assert torch.allclose(out.points, o + out.t.unsqueeze(-1) * d)
+    biased = LSTMRayMarcher(feature_dim=8, steps=10, init_step_bias=0.2)
+    near = torch.full((2, 5), 1.0)
+    out2 = lstm_raymarch(biased, lambda p: torch.tanh(p @ w), o, d, near=near, jitter=False)
+    assert torch.allclose(out2.t_steps[..., 0], near)
+    assert torch.allclose(out2.t, torch.full_like(out2.t, 3.0), atol=0.05)  # 10 steps of ~0.2
+
+
+def test_lstm_raymarch_gradcheck():
+    torch.manual_seed(0)
+    marcher = LSTMRayMarcher(feature_dim=4, hidden=3, steps=3, grad_clamp=None).double()
+    g = torch.Generator().manual_seed(0)
+    o = torch.randn(1, 2, 3, generator=g, dtype=DT).requires_grad_()
+    d = torch.nn.functional.normalize(torch.randn(1, 2, 3, generator=g, dtype=DT), dim=-1)
+    w = torch.randn(3, 4, generator=g, dtype=DT).requires_grad_()
+
+    def fn(o, w):
+        out = lstm_raymarch(marcher, lambda p: torch.tanh(p @ w), o, d, jitter=False)
+        return out.t, out.features
+
+    assert torch.autograd.gradcheck(fn, (o, w))
+
+
+def test_lstm_hidden_gradient_clamp():
+    marcher = LSTMRayMarcher(feature_dim=2, hidden=4, steps=2, grad_clamp=1e-6)
+    o, d = rays_along_z(1, 3)
+    o, d = o.float(), d.float()
+    w = torch.randn(3, 2, requires_grad=True)
+    out = lstm_raymarch(marcher, lambda p: p @ w, o, d, jitter=False)
+    (out.t.sum() * 1e6).backward()
+    # gradients reaching the LSTM weights pass through the clamped hidden state
+    assert marcher.lstm.weight_ih.grad.abs().max() < 1e-4 * 10
+
+
+# ------------------------------------------------------------------------------------------------- light field
+def plane_light_field(z0: float):
+    """A textured plane z = z0 seen along Plücker rays: colour = texture at the intersection."""
+    def lf(coords):
+        d, m = coords[..., :3], coords[..., 3:]
+        p0 = torch.linalg.cross(d, m)  # closest point of the line to the origin (unit d)
+        lam = (z0 - p0[..., 2:3]) / d[..., 2:3]
+        x = p0 + lam * d
+        return torch.stack([torch.sin(20 * x[..., 0]), torch.cos(17 * x[..., 1]), torch.sin(9 * x[..., 0] + 11 * x[..., 1])], -1) * 0.5 + 0.5
+    return lf
+
+
+def test_light_field_render_one_evaluation_per_ray():
+    calls = []
+
+    def lf(coords):
+        calls.append(coords.shape)
+        return torch.sigmoid(coords[..., :3])
+
+    g = torch.Generator().manual_seed(0)
+    o = torch.randn(2, 7, 3, generator=g, dtype=DT)
+    d = torch.nn.functional.normalize(torch.randn(2, 7, 3, generator=g, dtype=DT), dim=-1)
+    out = light_field_render(lf, o, d)
+    assert calls == [(2, 7, 6)] and out.rgb.shape == (2, 7, 3)
+    assert torch.allclose(out.plucker, plucker(o, d))
+    # invariant to sliding the origin along the ray
+    out2 = light_field_render(lf, o + 0.7 * d, d)
+    assert torch.allclose(out2.rgb, out.rgb)
+    w = torch.randn(6, 3, generator=g, dtype=DT, requires_grad=True)
+    o.requires_grad_()
+    assert torch.autograd.gradcheck(lambda o, w: light_field_render(lambda c: torch.tanh(c @ w), o, d).rgb, (o, w))
+
+
+def test_light_field_depth_of_textured_plane():
+    g = torch.Generator().manual_seed(0)
+    o = torch.tensor([0.1, -0.1, -2.0], dtype=DT).expand(1, 50, 3)
+    targets = torch.rand(1, 50, 3, generator=g, dtype=DT) - 0.5
+    targets[..., 2] = 0.0
+    d = torch.nn.functional.normalize(targets - o, dim=-1)
+    z0 = 0.5
+    out = light_field_depth(plane_light_field(z0), o, d, min_gradient=0.5, max_std=0.05, generator=g)
+    t_true = (z0 - o[..., 2]) / d[..., 2]
+    assert out.valid.float().mean() > 0.7
+    assert torch.allclose(out.depth[out.valid], t_true[out.valid], rtol=0.02)
+    assert (out.depth[~out.valid] == 0).all()
