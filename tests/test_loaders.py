@@ -194,7 +194,7 @@ def test_srn_intrinsics_scaled_on_resize(tmp_path: Path):
     small = SRNDataset(split, image_size=16)[0]
     assert small.images.shape == (4, 3, 16, 16) and small.depths.shape == (4, 1, 16, 16)
     assert torch.allclose(small.intrinsics[:, :2], full.intrinsics[:, :2] * 0.5)
-    point = torch.tensor([0.1, 0.2, -0.05])
+    point = torch.tensor([0.1, 0.2, -0.05], dtype=torch.float32)
     uv_full, _ = project(point, full.cam2world[0], full.intrinsics[0])
     uv_small, _ = project(point, small.cam2world[0], small.intrinsics[0])
     assert torch.allclose(uv_small, uv_full * 0.5, atol=1e-5)
@@ -202,7 +202,7 @@ def test_srn_intrinsics_scaled_on_resize(tmp_path: Path):
         mask = views.masks[0, 0]
         v, u = torch.nonzero(mask > 0.5, as_tuple=True)
         centroid = torch.stack([u.float().mean() + 0.5, v.float().mean() + 0.5])
-        centre_uv, _ = project(torch.zeros(3), views.cam2world[0], views.intrinsics[0])
+        centre_uv, _ = project(torch.zeros(3, dtype=torch.float32), views.cam2world[0], views.intrinsics[0])
         assert (centroid - centre_uv).abs().max() < 0.35
     # depth stays consistent with the scaled cameras (one pixel spans ~0.1 in depth at this size)
     fraction, error = reprojection_agreement(small, 0, 1)
@@ -220,10 +220,10 @@ def test_srn_converts_image_modes(tmp_path: Path):
     Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(scene / "rgb" / "000002.png")
     Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE).save(scene / "rgb" / "000003.png")
     images = SRNDataset(scene, load_extras=False)[0].images
-    assert torch.allclose(images[0], torch.ones(3, 8, 8))
-    assert torch.allclose(images[1], torch.full((3, 8, 8), 0.2))
-    assert torch.allclose(images[2], torch.ones(3, 8, 8))
-    assert torch.allclose(images[3], torch.full((3, 8, 8), 200 / 255), atol=0.02)
+    assert torch.allclose(images[0], torch.ones(3, 8, 8, dtype=torch.float32))
+    assert torch.allclose(images[1], torch.full((3, 8, 8), 0.2, dtype=torch.float32))
+    assert torch.allclose(images[2], torch.ones(3, 8, 8, dtype=torch.float32))
+    assert torch.allclose(images[3], torch.full((3, 8, 8), 200 / 255, dtype=torch.float32), atol=0.02)
 
 
 def test_point_samples(tmp_path: Path):
@@ -276,8 +276,8 @@ def test_blender_reads_look_at_matrices(tmp_path: Path, extension: bool):
     assert torch.allclose(views.cam2world.double(), cam2world, atol=1e-6)
     f = focal_from_fov(0.69, 16)
     assert torch.allclose(views.intrinsics[0].double(), intrinsics_matrix(f, f, 8.0, 8.0, dtype=torch.float64), atol=1e-5)
-    assert torch.allclose(views.images[:, :, 12], torch.ones(3, 3, 16))  # transparent -> white
-    assert torch.allclose(views.images[:, :, 0], torch.full((3, 3, 16), 10 / 255))
+    assert torch.allclose(views.images[:, :, 12], torch.ones(3, 3, 16, dtype=torch.float32))  # transparent -> white
+    assert torch.allclose(views.images[:, :, 0], torch.full((3, 3, 16), 10 / 255, dtype=torch.float32))
     assert views.masks[:, 0, :8].min() == 1 and views.masks[:, 0, 8:].max() == 0
     assert views.view_ids == ["train/r_0", "train/r_1", "train/r_2"]
 
@@ -288,7 +288,7 @@ def test_blender_explicit_intrinsics_and_resize(tmp_path: Path):
     dataset = BlenderDataset(tmp_path / "s", image_size=8)
     K = dataset[0].intrinsics[0]
     # stated for 32x32, files are 16x16, asked for 8x8: everything scaled by 1/4
-    assert torch.allclose(K, torch.tensor([[5.0, 0, 1.75], [0, 5.5, 2.25], [0, 0, 1]]))
+    assert torch.allclose(K, torch.tensor([[5.0, 0, 1.75], [0, 5.5, 2.25], [0, 0, 1]], dtype=torch.float32))
 
 
 def test_export_blender_round_trip(tmp_path: Path):
@@ -407,7 +407,7 @@ def test_done_when_generated_dataset_srn_and_blender(tmp_path: Path, category: s
     assert min(reprojection_agreement(flipped, a, b)[0] for a, b in nearest_pairs(views.cam2world, views.num_views)) < 0.5
     # normals are unit on the foreground, zero elsewhere
     lengths = views.normals.norm(dim=1, keepdim=True)
-    assert torch.allclose(lengths[views.masks > 0.5], torch.ones(1), atol=0.02) and lengths[views.masks < 0.5].max() == 0
+    assert torch.allclose(lengths[views.masks > 0.5], torch.ones(1, dtype=torch.float32), atol=0.02) and lengths[views.masks < 0.5].max() == 0
 
     # NeRF-Blender: a scene rendered in memory, exported, read back
     setup = camera_setup(category)
