@@ -188,3 +188,10 @@ def test_directions_to_views_and_gradients():
         return sample_pixel_features(fmap, pts, poses, K, (6, 8)).features
 
     assert torch.autograd.gradcheck(fn, (fmap, pts))
+
+
+def test_hypernetwork_zero_output_bias():
+    hyper = HyperNetwork([(3, 4), (4, 2)], latent_dim=5, hidden=8, zero_output_bias=True)
+    assert all(net[-1].bias.abs().sum() == 0 for net in hyper.nets)
+    default = HyperNetwork([(3, 4)], latent_dim=5, hidden=8)
+    assert default.nets[0][-1].bias.abs().sum() > 0  # SRN keeps PyTorch's default bias init

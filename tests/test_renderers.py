@@ -397,3 +397,26 @@ def test_light_field_depth_of_textured_plane():
     assert out.valid.float().mean() > 0.7
     assert torch.allclose(out.depth[out.valid], t_true[out.valid], rtol=0.02)
     assert (out.depth[~out.valid] == 0).all()
+
+
+def test_sphere_trace_grazing_and_degenerate_rays_stay_finite():
+    c = torch.tensor([0.0, 0.0, 0.0], dtype=DT, requires_grad=True)
+    r = torch.tensor(1.0, dtype=DT, requires_grad=True)
+    o = torch.tensor([[[1.0, 0.0, -3.0], [1.0 - 1e-7, 0.0, -3.0], [0.0, 0.0, -1e8], [0.0, 5.0, 0.0]]], dtype=DT)
+    d = torch.tensor([[[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]], dtype=DT)
+    near, far = torch.zeros(1, 4, dtype=DT), torch.full((1, 4), 1e9, dtype=DT)
+    out = sphere_trace(sphere_sdf(c, r), o, d, near, far, max_steps=64, create_graph=True)
+    (out.t.sum() + out.normals.sum()).backward()
+    for x in (out.t, out.points, out.normals, c.grad, r.grad):
+        assert torch.isfinite(x).all()
+    flat = sphere_trace(lambda p: torch.ones_like(p[..., :1]), o, d, near, torch.full((1, 4), 10.0, dtype=DT))
+    assert not flat.hit.any() and torch.isfinite(flat.normals).all()
+
+
+def test_light_field_depth_under_no_grad_and_constant_field():
+    o = torch.zeros(1, 3, 3)
+    d = torch.nn.functional.normalize(torch.tensor([[[0.1, 0.0, 1.0], [0.0, 0.1, 1.0], [0.0, 0.0, 1.0]]]), dim=-1)
+    with torch.no_grad():
+        out = light_field_depth(plane_light_field(1.0), o, d, min_gradient=0.5, max_std=0.05)
+        const = light_field_depth(lambda c: torch.ones_like(c[..., :3]), o, d)
+    assert out.valid.any() and not const.valid.any() and (const.depth == 0).all()

@@ -29,7 +29,9 @@ class LayerParams:
     bias: Float[Tensor, "batch out"]
 
 
-def _hyper_mlp(latent_dim: int, hidden: int, hidden_layers: int, out_dim: int, init_scale: float, norm_affine: bool) -> nn.Sequential:
+def _hyper_mlp(
+    latent_dim: int, hidden: int, hidden_layers: int, out_dim: int, init_scale: float, norm_affine: bool, zero_bias: bool
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     dims = [latent_dim] + [hidden] * (hidden_layers + 1)
     for a, b in zip(dims[:-1], dims[1:]):
@@ -38,6 +40,8 @@ def _hyper_mlp(latent_dim: int, hidden: int, hidden_layers: int, out_dim: int, i
     nn.init.kaiming_normal_(last.weight, a=0.0, mode="fan_in", nonlinearity="relu")
     with torch.no_grad():
         last.weight.mul_(init_scale)
+        if zero_bias:
+            last.bias.zero_()
     layers.append(last)
     for m in layers[:-1]:
         if isinstance(m, nn.Linear):
@@ -56,6 +60,8 @@ class HyperNetwork(nn.Module):
         init_scale: factor on the kaiming-normal init of each output layer (SRN/LFN: 0.1).
         norm_affine: LayerNorm with learnable affine parameters (LFN) or without (SRN).
         split_bias: separate MLPs for the weight and the bias of each target layer (LFN) instead of one (SRN).
+        zero_output_bias: zero the bias of each output layer, so ``z = 0`` generates exactly zero parameters
+            through it (SRN and LFN keep PyTorch's default bias init: False).
     """
 
     def __init__(
@@ -67,19 +73,21 @@ class HyperNetwork(nn.Module):
         init_scale: float = 0.1,
         norm_affine: bool = False,
         split_bias: bool = False,
+        zero_output_bias: bool = False,
     ) -> None:
         super().__init__()
         self.target_layers = [(int(i), int(o)) for i, o in target_layers]
         self.latent_dim = latent_dim
         self.split_bias = split_bias
         args = (hidden, hidden_layers)
+        tail = (init_scale, norm_affine, zero_output_bias)
         if split_bias:
             self.weight_nets = nn.ModuleList(
-                _hyper_mlp(latent_dim, *args, i * o, init_scale, norm_affine) for i, o in self.target_layers
+                _hyper_mlp(latent_dim, *args, i * o, *tail) for i, o in self.target_layers
             )
-            self.bias_nets = nn.ModuleList(_hyper_mlp(latent_dim, *args, o, init_scale, norm_affine) for _, o in self.target_layers)
+            self.bias_nets = nn.ModuleList(_hyper_mlp(latent_dim, *args, o, *tail) for _, o in self.target_layers)
         else:
-            self.nets = nn.ModuleList(_hyper_mlp(latent_dim, *args, i * o + o, init_scale, norm_affine) for i, o in self.target_layers)
+            self.nets = nn.ModuleList(_hyper_mlp(latent_dim, *args, i * o + o, *tail) for i, o in self.target_layers)
 
     def forward(self, latent: Float[Tensor, "batch latent"]) -> list[LayerParams]:
         batch = latent.shape[0]

@@ -70,6 +70,7 @@ class MLP(nn.Module):
 
     Every layer but the last is followed by LayerNorm without affine (if ``layer_norm``) and the activation;
     ``norm_last`` / ``activate_last`` apply them after the last layer too (SRN's phi does both).
+    ``"softplus"`` is ``Softplus(beta=100)`` (a smooth ReLU, as in IDR/VolSDF SDF networks).
     ``activation="sine"`` builds a SIREN with ``omega_0`` and the SIREN init (no LayerNorm). Otherwise weights
     are kaiming-normal (fan-in, ReLU gain) and biases zero, as in SRN/LFN's ``init_weights_normal``.
     """

@@ -5,7 +5,19 @@
 * :mod:`.lstm_marcher` — SRN's learned LSTM ray marcher.
 * :mod:`.light_field` — LFN: one evaluation per ray on Plücker coordinates; sparse depth from colour derivatives.
 
-Changes to the agreed interface: none.
+Changes to the agreed interface (nothing was removed or renamed; additions only, all with defaults):
+
+* ``composite(density (*b, sample), rgb (*b, sample, 3) | None, t (*b, sample), far (*b), background=None,
+  last_interval="far", features=None)`` takes density **without** a trailing 1.
+* ``VolumeRenderOutput`` also has ``features`` (composited field features, or None) and
+  ``normalized_depth()``; its ``rgb`` is None for a field without colour. ``depth`` is ``sum w t``
+  (not normalised by opacity, as in NeRF/pixelNeRF). ``VolumeRenderConfig`` adds ``depth_jitter_std=0.01`` and
+  ``chunk_points=16384``.
+* ``sphere_trace(..., step_scale=1.0, compute_normals=True, create_graph=False, min_cosine=1e-3)``;
+  ``SphereTraceOutput`` also has ``sdf``.
+* ``LSTMRayMarcher(feature_dim, hidden, steps, init_depth_mean=0.05, init_depth_std=5e-4, init_step_bias=None,
+  grad_clamp=10.0)``; ``lstm_raymarch(..., near=None, jitter=True, generator=None)``.
+* ``LightFieldOutput`` also has ``plucker``; ``light_field_depth`` returns ``LightFieldDepth(depth, valid)``.
 """
 
 from .light_field import LightFieldDepth, LightFieldFn, LightFieldOutput, light_field_depth, light_field_render

@@ -77,7 +77,12 @@ def light_field_depth(
         b = o + line_length * d + t.unsqueeze(-1) * d_perp
         coords = plucker(a.reshape(batch, ray * num_draws, 3), (b - a).reshape(batch, ray * num_draws, 3))
         colour = light_field(coords).sum()
-        grad_s, grad_t = torch.autograd.grad(colour, [s, t])
+        if colour.requires_grad:
+            grad_s, grad_t = torch.autograd.grad(colour, [s, t], allow_unused=True)
+        else:
+            grad_s = grad_t = None
+    grad_s = torch.zeros_like(s) if grad_s is None else grad_s
+    grad_t = torch.zeros_like(t) if grad_t is None else grad_t
     total = grad_s + grad_t
     estimates = line_length * grad_t / torch.where(total.abs() < 1e-12, torch.full_like(total, 1e-12), total)
     depth = estimates.mean(-1)

@@ -98,7 +98,11 @@ def sphere_trace(
         if not x.requires_grad:
             x = x.detach().requires_grad_(True)
         s = sdf_fn(x).squeeze(-1)
-        (grad_x,) = torch.autograd.grad(s.sum(), x, create_graph=create_graph, retain_graph=True)
+        grad_x = None
+        if s.requires_grad:
+            (grad_x,) = torch.autograd.grad(s.sum(), x, create_graph=create_graph, retain_graph=True, allow_unused=True)
+        if grad_x is None:  # an SDF that does not depend on the point (degenerate, but keep values finite)
+            grad_x = torch.zeros_like(x)
     hit = (s.detach().abs() < epsilon) & (t0 >= near) & (t0 <= far)
     cos = (grad_x.detach() * directions.detach()).sum(-1)
     cos = torch.where(cos >= 0, cos.clamp_min(min_cosine), cos.clamp_max(-min_cosine))
