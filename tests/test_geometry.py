@@ -21,7 +21,15 @@ from sceneprior.geometry import (
     unproject_depth,
 )
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """These checks compare against hand-computed values in float64; restore the default afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def random_pose(generator: torch.Generator) -> torch.Tensor:
