@@ -108,7 +108,7 @@ def orbit_cameras(
     centre = torch.tensor(target, dtype=distance.dtype)
     eye = centre + distance[:, None] * offset
     up = torch.tensor([0.0, 1.0, 0.0], dtype=distance.dtype)
-    return look_at(eye, centre.expand_as(eye), up)
+    return look_at(eye, centre.expand_as(eye), up.expand_as(eye))
 
 
 def camera_angles(

@@ -581,7 +581,7 @@ def _sample_primitive_surfaces(
     areas_np = np.asarray(areas, dtype=np.float64)
     counts = rng.multinomial(count, areas_np / areas_np.sum())
     pts, nrms, owners = [], [], []
-    for (kind, owner, data, nrm), m in zip(elements, counts):
+    for (kind, owner, data, nrm), m in zip(elements, counts.tolist()):
         if m == 0:
             continue
         if kind == "tri":
