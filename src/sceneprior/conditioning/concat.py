@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
@@ -40,4 +41,4 @@ class ConcatLinear(nn.Module):
         w_x, w_z = self.weight[:, : self.in_dim], self.weight[:, self.in_dim :]
         per_scene = torch.addmm(self.bias, latent, w_z.t())  # (batch, out)
         per_scene = per_scene.reshape(latent.shape[0], *([1] * (x.dim() - 2)), self.out_dim)
-        return torch.matmul(x, w_x.t()) + per_scene
+        return F.linear(x, w_x) + per_scene

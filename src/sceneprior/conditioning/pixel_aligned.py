@@ -64,12 +64,11 @@ def sample_pixel_features(
 
     ``image_size = (H, W)`` is the size of the images ``K`` is given for (not of the feature maps).
     """
-    rotation = cam2world[:, :, None, :3, :3]  # (batch, view, 1, 3, 3)
-    centre = cam2world[:, :, None, :3, 3]  # (batch, view, 1, 3)
-    p = points[:, None]  # (batch, 1, point, 3)
-    # Row vectors times R gives R^T p.
-    points_rotated = (p.unsqueeze(-2) @ rotation).squeeze(-2)
-    points_view = points_rotated - (centre.unsqueeze(-2) @ rotation).squeeze(-2)
+    rotation = cam2world[:, :, :3, :3]  # (batch, view, 3, 3); columns are camera axes in world coordinates
+    centre = cam2world[:, :, :3, 3]  # (batch, view, 3)
+    # Row vectors times R give R^T p (one batched matmul, not one tiny matmul per point).
+    points_rotated = torch.einsum("bnj,bvjk->bvnk", points, rotation)
+    points_view = points_rotated - torch.einsum("bvj,bvjk->bvk", centre, rotation).unsqueeze(2)
     z = points_view[..., 2]
     in_front = z > MIN_DEPTH
     safe_z = torch.where(in_front, z, torch.full_like(z, MIN_DEPTH))
@@ -95,7 +94,7 @@ def directions_to_views(
     directions: Float[Tensor, "batch point 3"], cam2world: Float[Tensor, "batch view 4 4"]
 ) -> Float[Tensor, "batch view point 3"]:
     """Directions rotated into each source camera's frame, ``R^T d`` (pixelNeRF's view-space directions)."""
-    return (directions[:, None].unsqueeze(-2) @ cam2world[:, :, None, :3, :3]).squeeze(-2)
+    return torch.einsum("bnj,bvjk->bvnk", directions, cam2world[:, :, :3, :3])
 
 
 def pool_views(
