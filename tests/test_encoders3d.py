@@ -14,6 +14,7 @@ with install_import_hook("sceneprior", "beartype.beartype"):
         UNet2DConfig,
         UNet3D,
         UNet3DConfig,
+        sample_input_points,
     )
     from sceneprior.errors import ConfigError
     from sceneprior.representations import Bounds, FeatureGrid, FeaturePlanes, LocalDecoder, LocalDecoderConfig
@@ -179,3 +180,16 @@ def test_convonet_fits_a_sphere_occupancy():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_sample_input_points_draws_distinct_surface_points_with_noise():
+    g = torch.Generator().manual_seed(0)
+    surface = torch.rand(2, 100, 3, generator=g)
+    clean = sample_input_points(surface, 40, noise_std=0.0, generator=g)
+    assert clean.shape == (2, 40, 3)
+    for b in range(2):  # every drawn point is a distinct surface point
+        match = (clean[b][:, None] == surface[b][None]).all(-1)
+        assert (match.sum(1) == 1).all() and match.any(0).sum() == 40
+    noisy = sample_input_points(surface, 500, noise_std=0.005, generator=g)  # more than available: with replacement
+    nearest = torch.cdist(noisy, surface).min(-1).values
+    assert noisy.shape == (2, 500, 3) and 0.002 < nearest.mean() < 0.012

@@ -7,10 +7,11 @@ from .pointnet import (
     LocalPointNetConfig,
     PointNetEncoder,
     PointNetEncoderConfig,
+    sample_input_points,
 )
 from .unet import UNet2D, UNet2DConfig, UNet3D, UNet3DConfig
 
 __all__ = [
     "FeatureKind", "LocalPointNet", "LocalPointNetConfig", "PointNetEncoder", "PointNetEncoderConfig",
-    "UNet2D", "UNet2DConfig", "UNet3D", "UNet3DConfig",
+    "UNet2D", "UNet2DConfig", "UNet3D", "UNet3DConfig", "sample_input_points",
 ]

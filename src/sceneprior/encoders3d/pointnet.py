@@ -67,6 +67,24 @@ class PointNetEncoder(nn.Module):
         return self.fc_c(torch.relu(net.max(dim=1).values))
 
 
+def sample_input_points(
+    surface_points: Float[Tensor, "batch point 3"], count: int, noise_std: float = 0.005,
+    generator: torch.Generator | None = None,
+) -> Float[Tensor, "batch input_point 3"]:
+    """The observed point cloud of ONet / ConvONet training: ``count`` surface points per scene drawn without
+    replacement (with replacement if there are fewer), plus Gaussian noise of std ``noise_std``
+    (ONet: 300 points; ConvONet ShapeNet: 3000 points; both 0.005)."""
+    batch, available, _ = surface_points.shape
+    if count <= available:
+        index = torch.stack([torch.randperm(available, generator=generator)[:count] for _ in range(batch)])
+    else:
+        index = torch.randint(available, (batch, count), generator=generator)
+    index = index.to(surface_points.device)
+    picked = torch.gather(surface_points, 1, index[..., None].expand(-1, -1, 3))
+    noise = torch.randn(picked.shape, generator=generator, dtype=picked.dtype).to(picked.device)
+    return picked + noise_std * noise
+
+
 FeatureKind = Literal["plane_xz", "triplane", "grid"]
 
 
