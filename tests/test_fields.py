@@ -168,3 +168,17 @@ def test_field_output_helpers():
     assert b.density.shape == (2, 6, 1) and b.sdf is None
     c = b.map(lambda t: t.reshape(12, -1))
     assert c.rgb.shape == (12, 3)
+
+
+def test_laplace_density_volsdf():
+    from sceneprior.fields import laplace_density
+
+    sdf = torch.tensor([[-1e6], [-0.1], [0.0], [0.1], [1e6]], dtype=DT, requires_grad=True)
+    beta = 0.1
+    sigma = laplace_density(sdf, beta)
+    expected = torch.tensor([1.0, 1 - 0.5 * math.exp(-1), 0.5, 0.5 * math.exp(-1), 0.0], dtype=DT) / beta
+    assert torch.allclose(sigma[:, 0], expected)
+    sigma.sum().backward()
+    assert torch.isfinite(sdf.grad).all() and (sdf.grad <= 0).all()  # density falls as the sdf grows
+    s = torch.linspace(-1, 1, 11, dtype=DT).unsqueeze(-1).requires_grad_()
+    assert torch.autograd.gradcheck(lambda s: laplace_density(s, 0.3, 2.0), (s,))
