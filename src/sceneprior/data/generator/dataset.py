@@ -201,17 +201,18 @@ def format_intrinsics(K: np.ndarray, height: int, width: int) -> str:
 
 
 def sdf_samples(
-    scene: Scene, packed: PackedScene, count: int, rng: np.random.Generator
+    scene: Scene, packed: PackedScene, count: int, rng: np.random.Generator, surface: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DeepSDF-style query samples: 40% surface + N(0, (0.02 s)^2), 40% surface + N(0, (0.08 s)^2),
     20% uniform in the scene bounds (s = half size of the bounds). Returns float32 points, float32 sdf,
-    uint8 occupancy (sdf < 0)."""
+    uint8 occupancy (sdf < 0). ``surface`` may hold the surface samples to jitter (else they are drawn)."""
     lo, hi = (np.asarray(b, dtype=np.float64) for b in scene.bounds)
     half = float(0.5 * (hi - lo).max())
     n_near = int(round(0.4 * count))
     n_far = int(round(0.4 * count))
     n_uniform = count - n_near - n_far
-    base, _, _ = sample_surface(scene, packed, n_near + n_far, rng)
+    base = surface if surface is not None else sample_surface(scene, packed, n_near + n_far, rng)[0]
+    assert base.shape[0] == n_near + n_far
     sigma = np.concatenate([np.full(n_near, 0.02 * half), np.full(n_far, 0.08 * half)])
     near = base.astype(np.float64) + rng.normal(size=base.shape) * sigma[:, None]
     uniform = lo + rng.random((n_uniform, 3)) * (hi - lo)
@@ -237,9 +238,11 @@ def _write_scene(config: GeneratorConfig, root: Path, split: str, index: int) ->
         _write_views(folder, start, out, cams_np[start : start + batch], depth_scale)
     (folder / "intrinsics.txt").write_text(format_intrinsics(sample.K.numpy(), res, res))
     rng = scene_rng(config.seed, "test" if split == "test_ood_pose" else split, index, _STREAM_SAMPLES)
-    points, normals, parts = sample_surface(sample.scene, packed, config.surface_points, rng)
-    save_npz(folder / "points.npz", {"points": points, "normals": normals, "parts": parts})
-    q_points, q_sdf, q_occ = sdf_samples(sample.scene, packed, config.sdf_samples, rng)
+    n_jitter = int(round(0.4 * config.sdf_samples)) * 2
+    points, normals, parts = sample_surface(sample.scene, packed, config.surface_points + n_jitter, rng)
+    n = config.surface_points
+    save_npz(folder / "points.npz", {"points": points[:n], "normals": normals[:n], "parts": parts[:n]})
+    q_points, q_sdf, q_occ = sdf_samples(sample.scene, packed, config.sdf_samples, rng, surface=points[n:])
     save_npz(folder / "sdf.npz", {"points": q_points, "sdf": q_sdf, "occupancy": q_occ})
     info = sample.scene.to_json()
     info["views"] = [

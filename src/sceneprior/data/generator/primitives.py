@@ -301,7 +301,7 @@ class RayHits:
 
 def _slab_entry(no: Tensor, dn: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
     """Entry and exit distances of rays through slabs ``lo <= n . x <= hi`` given ``n . o`` and ``n . d``."""
-    inv = 1.0 / dn
+    inv = torch.reciprocal(dn)
     ta = (hi - no) * inv
     tb = (lo - no) * inv
     return torch.minimum(ta, tb), torch.maximum(ta, tb)
@@ -541,7 +541,7 @@ def sample_surface(
         rounds += 1
         if rounds > 20:
             raise RuntimeError("surface sampling failed: almost no visible surface")
-        p, n, owner = _sample_primitive_surfaces(scene, int(count * 1.6) + 64, rng)
+        p, n, owner = _sample_primitive_surfaces(scene, int((count - have) * 1.3) + 64, rng)
         sdf = _sdf_columns(packed, torch.from_numpy(p).to(packed.albedo.dtype))
         sdf[torch.from_numpy(owner), torch.arange(len(owner))] = math.inf
         keep = (sdf.amin(dim=0) > -1e-6).numpy()
