@@ -13,6 +13,9 @@
   - ``"film"``: the same network with the batch norm removed, i.e. FiLM ``gamma(z) * x + beta(z)``
     (our variant; it makes each point's output independent of the other points in the batch).
 
+  With ``"cbatchnorm"`` a point's output depends on the other points of the batch in training mode; call
+  ``.eval()`` (running statistics) before meshing or evaluating, as ONet does.
+
 Widths and depths are configurable (defaults are the published ones); the output is one value per point:
 an occupancy logit (ONet/ConvONet, train with BCE-with-logits) or a signed distance (DeepSDF, clamped L1).
 """
