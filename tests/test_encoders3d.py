@@ -2,22 +2,20 @@
 
 import pytest
 import torch
-from jaxtyping import install_import_hook
 
-with install_import_hook("sceneprior", "beartype.beartype"):
-    from sceneprior.encoders3d import (
-        LocalPointNet,
-        LocalPointNetConfig,
-        PointNetEncoder,
-        PointNetEncoderConfig,
-        UNet2D,
-        UNet2DConfig,
-        UNet3D,
-        UNet3DConfig,
-        sample_input_points,
-    )
-    from sceneprior.errors import ConfigError
-    from sceneprior.representations import Bounds, FeatureGrid, FeaturePlanes, LocalDecoder, LocalDecoderConfig
+from sceneprior.encoders3d import (
+    LocalPointNet,
+    LocalPointNetConfig,
+    PointNetEncoder,
+    PointNetEncoderConfig,
+    UNet2D,
+    UNet2DConfig,
+    UNet3D,
+    UNet3DConfig,
+    sample_input_points,
+)
+from sceneprior.errors import ConfigError
+from sceneprior.representations import Bounds, FeatureGrid, FeaturePlanes, LocalDecoder, LocalDecoderConfig
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -7,11 +7,9 @@ import numpy as np
 import pytest
 import torch
 import trimesh
-from jaxtyping import install_import_hook
 
-with install_import_hook("sceneprior", "beartype.beartype"):
-    from sceneprior.errors import ConfigError
-    from sceneprior.meshing import MeshingConfig, evaluate_field_on_grid, export_mesh, extract_mesh
+from sceneprior.errors import ConfigError
+from sceneprior.meshing import MeshingConfig, evaluate_field_on_grid, export_mesh, extract_mesh
 
 RADIUS = 0.3
 

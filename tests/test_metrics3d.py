@@ -6,23 +6,21 @@ import math
 import numpy as np
 import pytest
 import torch
-from jaxtyping import install_import_hook
 
-with install_import_hook("sceneprior", "beartype.beartype"):
-    from sceneprior.errors import ConfigError
-    from sceneprior.meshing import MeshingConfig, extract_mesh
-    from sceneprior.metrics3d import (
-        SurfaceMetricsConfig,
-        chamfer_deepsdf,
-        chamfer_l1,
-        evaluate_mesh,
-        evaluate_point_clouds,
-        fscore,
-        inside_from_prediction,
-        normal_consistency,
-        sample_surface,
-        volumetric_iou,
-    )
+from sceneprior.errors import ConfigError
+from sceneprior.meshing import MeshingConfig, extract_mesh
+from sceneprior.metrics3d import (
+    SurfaceMetricsConfig,
+    chamfer_deepsdf,
+    chamfer_l1,
+    evaluate_mesh,
+    evaluate_point_clouds,
+    fscore,
+    inside_from_prediction,
+    normal_consistency,
+    sample_surface,
+    volumetric_iou,
+)
 
 
 def cell_centres(n: int = 40) -> torch.Tensor:

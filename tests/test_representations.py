@@ -4,27 +4,24 @@ voxel decoder). Hand-computed interpolation values, a brute-force trilinear refe
 import numpy as np
 import pytest
 import torch
-from jaxtyping import TypeCheckError, install_import_hook
+from jaxtyping import TypeCheckError
 
-# conftest's hook is only active inside its own `with` block: import our modules under one too, so that
-# their jaxtyping annotations are checked here.
-with install_import_hook("sceneprior", "beartype.beartype"):
-    from sceneprior.errors import ConfigError
-    from sceneprior.representations import (
-        Bounds,
-        FeatureGrid,
-        FeaturePlanes,
-        GlobalDecoder,
-        GlobalDecoderConfig,
-        LocalDecoder,
-        LocalDecoderConfig,
-        VoxelDecoder,
-        VoxelDecoderConfig,
-        cell_index,
-        plane_coordinates,
-        scatter_max_gather,
-        scatter_mean,
-    )
+from sceneprior.errors import ConfigError
+from sceneprior.representations import (
+    Bounds,
+    FeatureGrid,
+    FeaturePlanes,
+    GlobalDecoder,
+    GlobalDecoderConfig,
+    LocalDecoder,
+    LocalDecoderConfig,
+    VoxelDecoder,
+    VoxelDecoderConfig,
+    cell_index,
+    plane_coordinates,
+    scatter_max_gather,
+    scatter_mean,
+)
 
 UNIT = Bounds(half_extent=0.5, padding=0.0)  # covers exactly [-0.5, 0.5]^3: u = p + 0.5
 
