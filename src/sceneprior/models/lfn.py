@@ -1,0 +1,75 @@
+"""Light Field Networks (Sitzmann et al. 2021; REFERENCE.md §2), CPU-sized.
+
+A ray, in Plücker coordinates (d, o×d), goes straight to colour through a hypernetwork-conditioned MLP: one
+network evaluation per ray. φ: 6 → W, ``hidden_layers`` W → W (LayerNorm no affine + ReLU), linear W → 3; one
+hypernetwork MLP per φ layer (z → hidden, LayerNorm with affine, ReLU → parameters, output init kaiming/10).
+
+Defaults vs the paper: latent 128 (256), width 128 (256), 4 hidden layers (6), hypernetwork hidden 128 (256);
+colour through a sigmoid to [0, 1]. Loss = 200·MSE + 1·mean(z²) as in the paper. Auto-decoder by default
+(latents N(0, 0.01)); an encoder variant uses the conv global encoder. No depth (LFN's sparse depth from
+light-field derivatives is not implemented).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
+from ..geometry import plucker
+from ._parts import HyperNetwork, batched_mlp
+from .base import RayOutput, SceneLatent, SceneModel
+
+
+@dataclass
+class LFNConfig:
+    latent_dim: int = 128
+    width: int = 128
+    hidden_layers: int = 4
+    hyper_hidden: int = 128
+    hyper_hidden_layers: int = 1
+    rgb_weight: float = 200.0
+    latent_weight: float = 1.0
+    encoder: ConvEncoderConfig | None = None
+    latent_init_std: float = 0.01
+
+
+class LFN(SceneModel):
+    def __init__(self, config: LFNConfig, num_train_scenes: int) -> None:
+        super().__init__()
+        self.config = config
+        self.rgb_weight = config.rgb_weight
+        self.latent_weight = config.latent_weight
+        width = config.width
+        targets = [(6, width)] + [(width, width)] * config.hidden_layers + [(width, 3)]
+        self.hyper = HyperNetwork(targets, config.latent_dim, config.hyper_hidden, config.hyper_hidden_layers, layer_norm_affine=True)
+        if config.encoder is None:
+            self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(config.latent_dim, config.latent_init_std))
+            self.encoder = None
+            self.modes = ("autodecode",)
+        else:
+            if config.encoder.latent_dim != config.latent_dim:
+                raise ValueError("encoder.latent_dim must equal latent_dim")
+            self.latents = None
+            self.encoder = ConvGlobalEncoder(config.encoder)
+            self.modes = ("encode", "autodecode", "encode+autodecode")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, images, cam2world, intrinsics) -> SceneLatent:
+        if self.encoder is None:
+            return super().encode(images, cam2world, intrinsics)
+        batch = images.shape[0]
+        codes = self.encoder(images.flatten(0, 1)).unflatten(0, (batch, -1))
+        return SceneLatent(code=codes.mean(1))
+
+    def render_rays(self, latent: SceneLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
+        assert latent.code is not None
+        params = self.hyper(latent.code)
+        rgb = torch.sigmoid(batched_mlp(params, plucker(origins, dirs), norm_last=False))
+        return RayOutput(rgb=rgb)
