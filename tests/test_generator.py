@@ -286,6 +286,9 @@ def test_surface_points_and_sdf_samples(datasets: dict[str, Path], category: str
     grad = torch.stack([(scene_sdf(scene, points + eps * e) - scene_sdf(scene, points - eps * e)) / (2 * eps) for e in torch.eye(3, dtype=torch.float64)], -1)
     cos = (torch.nn.functional.normalize(grad, dim=-1) * torch.from_numpy(pts["normals"]).double()).sum(-1)
     assert (cos > 0.99).double().mean() > 0.97
+    # samples lie on the visible surface: a step along the normal leaves the shape (no buried faces)
+    outside = scene_sdf(scene, points + 1e-3 * torch.from_numpy(pts["normals"]).double()) > 0
+    assert outside.double().mean() > 0.99
     q = np.load(scene_dir / "sdf.npz", allow_pickle=False)
     assert np.array_equal(q["occupancy"], (q["sdf"] < 0).astype(np.uint8))
     recomputed = scene_sdf(scene, torch.from_numpy(q["points"]).double()).numpy()

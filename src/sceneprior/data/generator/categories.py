@@ -224,7 +224,7 @@ def sample_chair(rng: np.random.Generator) -> Scene:
         prims.append(back_box((0.0, total_back - 0.5 * rail_h, 0.0), (bw, 0.5 * rail_h, 0.5 * back_t * 0.9), back_colour, part["back"]))
         slats = int(rng.integers(2, 5))
         slat_w = _u(rng, 0.015, 0.035)
-        slat_len = total_back - rail_h
+        slat_len = total_back - rail_h + 0.5 * rail_h  # slats reach into the top rail
         for k in range(slats):
             x = -bw + (k + 1) * 2 * bw / (slats + 1)
             prims.append(back_box((x, 0.5 * slat_len, 0.0), (0.5 * slat_w, 0.5 * slat_len, 0.4 * back_t), back_colour, part["back"]))
@@ -238,7 +238,9 @@ def sample_chair(rng: np.random.Generator) -> Scene:
         for sx in (1.0, -1.0):
             prims.append(Box((sx * ax, seat_top + arm_h, az), (0.5 * arm_w, 0.5 * arm_t, 0.5 * arm_len), frame, part["arm"]))
             post_z = az + 0.5 * arm_len - 0.5 * arm_w
-            prims.append(Box((sx * ax, seat_top + 0.5 * arm_h, post_z), (0.5 * arm_w * 0.8, 0.5 * arm_h, 0.5 * arm_w * 0.8), frame, part["arm"]))
+            post_bottom = seat_top - 0.5 * seat_t  # posts reach into the seat (no coincident faces)
+            post_half = 0.5 * (seat_top + arm_h - post_bottom)
+            prims.append(Box((sx * ax, post_bottom + post_half, post_z), (0.5 * arm_w * 0.8, post_half, 0.5 * arm_w * 0.8), frame, part["arm"]))
     params = {
         "seat_width": seat_w, "seat_depth": seat_d, "seat_thickness": seat_t, "seat_height": seat_top,
         "back_height": back_h, "back_thickness": back_t, "back_tilt_deg": math.degrees(tilt),
@@ -298,7 +300,8 @@ def sample_room(rng: np.random.Generator) -> Scene:
         yaw = _u(rng, 0.0, 2 * math.pi)
         colour = _colour(rng)
         new = _room_object(kind, radius, yaw, colour, rng, part)
-        prims.extend(translate(p, (spot[0], ROOM_FLOOR_Y, spot[1])) for p in new)
+        # sunk 5 mm into the floor so no face of an object coincides with the floor's top face
+        prims.extend(translate(p, (spot[0], ROOM_FLOOR_Y - 0.005, spot[1])) for p in new)
         objects.append({"kind": kind, "x": spot[0], "z": spot[1], "radius": radius, "yaw_deg": math.degrees(yaw), "colour": colour})
     params = {"half_x": hx, "half_z": hz, "wall_height": wall_h, "wall_sides": sorted(sides),
               "floor_colour": floor_colour, "wall_colour": wall_colour, "objects": objects}
