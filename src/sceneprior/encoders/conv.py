@@ -12,9 +12,9 @@ from torch import Tensor, nn
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
-    """GroupNorm with up to 8 groups: independent of the batch, so one image encodes the same way in training and
+    """GroupNorm with up to 8 groups of at least 2 channels (so a 1x1 map still normalises): independent of the batch, so one image encodes the same way in training and
     at test time (BatchNorm would not)."""
-    groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
+    groups = next((g for g in (8, 4, 2) if channels % g == 0 and channels // g >= 2), 1)  # >= 2 channels per group
     return nn.GroupNorm(groups, channels)
 
 

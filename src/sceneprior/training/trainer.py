@@ -39,6 +39,8 @@ class TrainConfig:
     #: auto-decoding steps used for the held-out images of auto-decoder models in TensorBoard
     val_autodecode_steps: int = 30
     progress: bool = True
+    #: fields of the preset's model config to replace (plain JSON values, e.g. {"width": 64})
+    model_overrides: dict | None = None
 
 
 @dataclass
@@ -65,6 +67,9 @@ class RunConfig:
 def make_run_config(config: TrainConfig, num_train_scenes: int, metadata: dict) -> RunConfig:
     preset = get_preset(config.preset)
     model_config = preset.model
+    if config.model_overrides:
+        merged = {**to_plain(model_config), **config.model_overrides}
+        model_config = model_config_from_plain(preset.kind, merged)
     if preset.kind == "pixelnerf":
         model_config.bounds = scene_bounds(metadata)
     return RunConfig(preset.kind, model_config, config, num_train_scenes)
