@@ -1,0 +1,434 @@
+"""The Python API of the main job: one photo (or a few posed images) in; novel views, depth, normals and a mesh out.
+
+::
+
+    from sceneprior.api import load_model, reconstruct
+
+    model = load_model("runs/pixelnerf-cars")          # a run folder, a checkpoint file or a shipped model's name
+    rec = reconstruct(model, "car.png")                # one unposed photo: cropped, default camera
+    view = rec.render(cam2world, K, 128, 128)          # RenderedView: rgb, depth (z), normals (world), opacity
+    frames = rec.turntable(24, elevation=30, resolution=128)
+    rec.export_mesh("car.glb", resolution=64)          # .ply or .glb, with vertex colours
+
+Cameras follow :mod:`sceneprior.geometry` (OpenCV cam2world, K in pixels). Models load from safetensors and a
+JSON config only (never a pickle). An unposed photo is assumed to be seen like a typical training view
+(:mod:`sceneprior.demo.prior`). Meshes: pixelNeRF by marching cubes of its density, SRN by fusing rendered depth
+maps (TSDF); LFN and the auto-encoder have no 3D geometry and raise :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import trimesh
+from jaxtyping import Float
+from PIL import Image
+from torch import Tensor
+
+from .demo import geometry as geo
+from .demo.preprocess import PreprocessConfig, PreprocessResult, load_image, preprocess_array
+from .demo.prior import ViewPrior, load_view_prior, prior_from_metadata
+from .errors import ConfigError, DataError
+from .geometry import look_at, scale_intrinsics
+from .models.base import SceneLatent, SceneModel
+
+#: where shipped models live: ``assets/models/<name>/`` (a run folder: config.json + checkpoints/, or model.safetensors)
+MODELS_DIR = Path(__file__).parent / "assets" / "models"
+#: the bundled example photos
+EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
+
+ImageInput = str | Path | np.ndarray | Image.Image | Tensor
+
+
+@dataclass
+class LoadedModel:
+    """A trained model ready for inference, with what an unposed photo is assumed to be (``prior``)."""
+
+    model: SceneModel
+    kind: str
+    prior: ViewPrior
+    name: str
+    checkpoint: Path | None = None
+    step: int = 0
+    run_config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self.model.modes)
+
+
+def shipped_models() -> list[str]:
+    if not MODELS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _checkpoint_in(folder: Path) -> Path | None:
+    ckpts = sorted((folder / "checkpoints").glob("step_*.safetensors")) if (folder / "checkpoints").is_dir() else []
+    if ckpts:
+        return ckpts[-1]
+    if (folder / "model.safetensors").is_file():
+        return folder / "model.safetensors"
+    found = sorted(folder.glob("*.safetensors"))
+    return found[-1] if found else None
+
+
+def _resolve(name_or_path: str | Path) -> tuple[Path, Path]:
+    """(checkpoint file, the folder holding the model's side files)."""
+    path = Path(name_or_path)
+    if not path.exists() and not path.is_absolute() and len(path.parts) == 1 and (MODELS_DIR / path).is_dir():
+        path = MODELS_DIR / path
+    if path.is_file():
+        folder = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        return path, folder
+    if path.is_dir():
+        ckpt = _checkpoint_in(path)
+        if ckpt is None:
+            raise ConfigError(f"{path}: no model found (expected checkpoints/step_*.safetensors or model.safetensors)")
+        return ckpt, path
+    shipped = shipped_models()
+    hint = f"shipped models: {', '.join(shipped)}" if shipped else "no model is shipped yet; train one with `sceneprior train` and pass its run folder"
+    raise ConfigError(f"model {str(name_or_path)!r} not found: not a file, a folder or a shipped model name ({hint})")
+
+
+def _prior_for(folder: Path, run_config: dict[str, Any]) -> ViewPrior:
+    from .training.data import dataset_metadata
+
+    image_size = (run_config.get("train") or {}).get("image_size")
+    if (folder / "view_prior.json").is_file():
+        return load_view_prior(folder / "view_prior.json")
+    for candidate in (folder / "dataset_metadata.json", folder / "metadata.json"):
+        if candidate.is_file():
+            try:
+                return prior_from_metadata(json.loads(candidate.read_text()), image_size)
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ConfigError(f"{candidate}: cannot read ({exc})") from None
+    data = (run_config.get("train") or {}).get("data")
+    if data:
+        try:
+            metadata = dataset_metadata(data)
+        except DataError:
+            metadata = {}
+        if metadata:
+            return prior_from_metadata(metadata, image_size)
+    prior = ViewPrior()
+    model = run_config.get("model") or {}
+    if isinstance(model.get("bounds"), list) and len(model["bounds"]) == 6:
+        prior = replace(prior, bounds=tuple(float(v) for v in model["bounds"]))
+    return replace(prior, resolution=int(image_size or prior.resolution))
+
+
+def load_model(name_or_path: str | Path) -> LoadedModel:
+    """A model from a shipped model's name (``assets/models/<name>``), a run folder (its latest checkpoint) or a
+    checkpoint file. Weights come from safetensors, the architecture from the JSON run config stored with them."""
+    from .models import build_model
+    from .training.checkpoint import load_checkpoint
+    from .training.trainer import RunConfig
+
+    ckpt_path, folder = _resolve(name_or_path)
+    ckpt = load_checkpoint(ckpt_path)
+    run = RunConfig.from_plain(ckpt.run_config)
+    model = build_model(run.kind, run.model, run.num_train_scenes)
+    try:
+        model.load_state_dict(ckpt.model_state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"{ckpt_path}: weights do not match the model config ({first})") from None
+    model.eval()
+    prior = _prior_for(folder, ckpt.run_config)
+    name = folder.name if folder.parent == MODELS_DIR else str(folder)
+    return LoadedModel(model, run.kind, prior, name, ckpt_path, ckpt.step, ckpt.run_config)
+
+
+# ----------------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class RenderedView:
+    """One rendered camera. ``depth`` is z-depth (NaN where nothing was hit), ``normals`` world-space unit normals
+    (NaN where unknown), ``opacity`` in [0, 1]; each is None when the model cannot give it."""
+
+    rgb: Float[np.ndarray, "height width 3"]
+    depth: Float[np.ndarray, "height width"] | None
+    normals: Float[np.ndarray, "height width 3"] | None
+    opacity: Float[np.ndarray, "height width"] | None
+    cam2world: Float[Tensor, "4 4"]
+    K: Float[Tensor, "3 3"]
+
+
+def orbit(
+    start: Float[Tensor, "4 4"], frames: int, up: Float[Tensor, "3"], target: Float[Tensor, "3"],
+    elevation_deg: float | None = None, distance: float | None = None, azimuth_offset_deg: float = 0.0,
+) -> Float[Tensor, "frame 4 4"]:
+    """``frames`` cameras circling ``up`` through ``target``, starting ``azimuth_offset_deg`` (counter-clockwise
+    seen from above) from ``start``'s azimuth, at ``start``'s elevation and distance unless given, looking at the
+    target."""
+    up = up / up.norm()
+    offset = start[:3, 3] - target
+    height = float(offset @ up)
+    radial = offset - height * up
+    if float(radial.norm()) < 1e-6:  # looking straight down the axis: any horizontal start
+        helper = torch.tensor([1.0, 0.0, 0.0]) if abs(float(up[0])) < 0.9 else torch.tensor([0.0, 0.0, 1.0])
+        radial = torch.linalg.cross(up, helper)
+    radial = radial / radial.norm()
+    d = float(offset.norm()) if distance is None else float(distance)
+    el = math.asin(max(-1.0, min(1.0, height / max(float(offset.norm()), 1e-9)))) if elevation_deg is None else math.radians(elevation_deg)
+    side = torch.linalg.cross(up, radial)
+    cameras = []
+    for k in range(frames):
+        angle = 2.0 * math.pi * k / frames + math.radians(azimuth_offset_deg)
+        direction = math.cos(angle) * radial + math.sin(angle) * side
+        eye = target + d * (math.cos(el) * direction + math.sin(el) * up)
+        cameras.append(look_at(eye, target, up))
+    return torch.stack(cameras)
+
+
+class Reconstruction:
+    """An inferred scene: render it from any camera, circle it, mesh it."""
+
+    def __init__(
+        self, loaded: LoadedModel, latent: SceneLatent, images: Tensor, cam2world: Tensor, K: Tensor,
+        preprocessed: list[PreprocessResult | None], mode: str, timings: dict[str, float], losses: list[float],
+    ) -> None:
+        self.loaded = loaded
+        self.latent = latent
+        #: the observed views as the model saw them: (view, 3, H, W) in [0, 1], their cam2world and K
+        self.images = images
+        self.cam2world = cam2world
+        self.K = K
+        self.preprocessed = preprocessed
+        self.mode = mode
+        self.timings = dict(timings)
+        self.losses = losses
+        self.mesh_note = ""
+
+    @property
+    def model(self) -> SceneModel:
+        return self.loaded.model
+
+    @property
+    def prior(self) -> ViewPrior:
+        return self.loaded.prior
+
+    def intrinsics(self, height: int, width: int) -> Float[Tensor, "3 3"]:
+        """The first input view's intrinsics rescaled to ``height`` x ``width``."""
+        return scale_intrinsics(self.K[0], width / self.images.shape[-1], height / self.images.shape[-2])
+
+    def render(
+        self, cam2world: Float[Tensor, "4 4"] | np.ndarray | None = None, K: Float[Tensor, "3 3"] | np.ndarray | None = None,
+        height: int | None = None, width: int | None = None,
+    ) -> RenderedView:
+        """Render from ``cam2world`` (default: the first input camera) with ``K`` (default: the input intrinsics
+        scaled to the size) at ``height`` x ``width`` (default: the input size)."""
+        height = int(height or self.images.shape[-2])
+        width = int(width or height * self.images.shape[-1] // self.images.shape[-2])
+        if height < 1 or width < 1 or height * width > 4096 * 4096:
+            raise ConfigError(f"render size {height}x{width} is out of range (1 to 4096 per side)")
+        cam = self.cam2world[0] if cam2world is None else torch.as_tensor(np.asarray(cam2world), dtype=torch.float32)
+        K_ = self.intrinsics(height, width) if K is None else torch.as_tensor(np.asarray(K), dtype=torch.float32)
+        if cam.shape != (4, 4) or K_.shape != (3, 3):
+            raise ConfigError(f"render needs one 4x4 cam2world and one 3x3 K, got {tuple(cam.shape)} and {tuple(K_.shape)}")
+        with torch.no_grad():
+            out = self.model.render(self.latent, cam[None].float(), K_[None].float(), height, width)
+        rgb = out.rgb[0].clamp(0, 1).permute(1, 2, 0).numpy().astype(np.float32)
+        opacity = None if out.opacity is None else out.opacity[0, 0].clamp(0, 1).numpy().astype(np.float32)
+        depth = normals = None
+        if out.depth is not None:
+            depth = out.depth[0, 0].numpy().astype(np.float32).copy()
+            valid = np.isfinite(depth) & (depth > 0)
+            if opacity is not None:
+                valid &= opacity > 0.5
+            valid &= self._inside_bounds(depth, cam, K_)
+            depth[~valid] = np.nan
+            if out.normals is not None:
+                normals = out.normals[0].permute(1, 2, 0).numpy().astype(np.float32)
+                normals = np.where(valid[..., None], normals, np.nan)
+            else:
+                normals = geo.normals_from_depth(depth, cam, K_).astype(np.float32)
+        return RenderedView(rgb, depth, normals, opacity, cam.float(), K_.float())
+
+    def _inside_bounds(self, depth: np.ndarray, cam: Tensor, K: Tensor) -> np.ndarray:
+        """Pixels whose surface point lies in the scene box (padded by 5%): drops rays that marched off."""
+        from .geometry import unproject_depth
+
+        bounds = np.asarray(self.prior.bounds, np.float64)
+        pad = 0.05 * (bounds[3:] - bounds[:3])
+        filled = np.where(np.isfinite(depth), depth, 0.0)
+        points = unproject_depth(torch.as_tensor(filled, dtype=torch.float64), cam.double(), K.double()).numpy()
+        return np.all((points >= bounds[:3] - pad) & (points <= bounds[3:] + pad), axis=-1)
+
+    def orbit_cameras(self, n: int, elevation: float | None = None, distance: float | None = None) -> Float[Tensor, "n 4 4"]:
+        """``n`` cameras circling the world up axis through the target, starting at the first input camera."""
+        up = torch.tensor(self.prior.up, dtype=torch.float32)
+        target = torch.tensor(self.prior.target, dtype=torch.float32)
+        return orbit(self.cam2world[0].float(), n, up, target, elevation, distance)
+
+    def turntable(self, n: int = 24, elevation: float | None = None, distance: float | None = None,
+                  resolution: int | None = None) -> list[RenderedView]:
+        """``n`` views around the object (elevation in degrees and distance default to the input camera's)."""
+        if n < 1:
+            raise ConfigError(f"a turntable needs at least 1 view, got {n}")
+        size = int(resolution or self.images.shape[-1])
+        K = self.intrinsics(size, size)
+        return [self.render(cam, K, size, size) for cam in self.orbit_cameras(n, elevation, distance)]
+
+    def view(self, azimuth_deg: float, elevation_deg: float | None = None, distance: float | None = None,
+             resolution: int | None = None) -> RenderedView:
+        """One view at ``azimuth_deg`` around the up axis from the first input camera (elevation in degrees)."""
+        size = int(resolution or self.images.shape[-1])
+        cam = orbit(self.cam2world[0].float(), 1, torch.tensor(self.prior.up, dtype=torch.float32),
+                    torch.tensor(self.prior.target, dtype=torch.float32), elevation_deg, distance, azimuth_deg)[0]
+        return self.render(cam, self.intrinsics(size, size), size, size)
+
+    def mesh(self, resolution: int = 64) -> trimesh.Trimesh:
+        """A vertex-coloured mesh of the inferred scene (see the module doc for how each model kind is meshed)."""
+        kind = geo.require_geometry(self.model)
+        if resolution < 8 or resolution > 512:
+            raise ConfigError(f"mesh resolution must be in 8..512, got {resolution}")
+        bounds = tuple(float(v) for v in self.prior.bounds)
+        if kind == "density":
+            density_fn, colour_fn = geo.pixelnerf_fields(self.model, self.latent)
+            mesh, self.mesh_note = geo.density_mesh(density_fn, colour_fn, bounds, resolution, geo.density_level(self.model))
+            return mesh
+        # depth fusion: 3 rings of 8 views (elevations -20°, 20°, 60° in the up frame) plus top and bottom
+        size = max(48, min(128, resolution))
+        distance = float((self.cam2world[0, :3, 3] - torch.tensor(self.prior.target)).norm())
+        views = []
+        for elevation in (-20.0, 20.0, 60.0):
+            for view in self.turntable(8, elevation, distance, size):
+                if view.depth is not None:
+                    views.append(geo.DepthView(view.depth, view.rgb, view.cam2world, view.K))
+        self.mesh_note = f"TSDF fusion of {len(views)} rendered depth maps"
+        return geo.fused_mesh(views, bounds, resolution)
+
+    def export_mesh(self, path: str | Path, resolution: int = 64) -> Path:
+        """Write the mesh as ``.ply`` or ``.glb`` (by suffix), with vertex colours."""
+        from .meshing import export_mesh
+
+        path = Path(path)
+        if path.suffix.lower() not in (".ply", ".glb"):
+            raise ConfigError(f"{path}: mesh export supports .ply and .glb")
+        return export_mesh(self.mesh(resolution), path)
+
+
+# ----------------------------------------------------------------------------------------------------- inference
+
+
+def _as_array(image: ImageInput, index: int) -> tuple[np.ndarray, np.ndarray | None, str | Path | None]:
+    """(rgb HxWx3 float in [0, 1], alpha or None, where) from a path, PIL image, array or tensor."""
+    if isinstance(image, (str, Path)):
+        rgb, alpha = load_image(image)
+        return rgb, alpha, image
+    where = f"image {index}"
+    if isinstance(image, Image.Image):
+        mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+        array = np.asarray(image.convert(mode)).astype(np.float32) / 255.0
+    elif isinstance(image, Tensor):
+        array = image.detach().cpu().float().numpy()
+        if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
+            array = np.moveaxis(array, 0, -1)
+    else:
+        array = np.asarray(image)
+        if array.dtype == np.uint8:
+            array = array.astype(np.float32) / 255.0
+        array = array.astype(np.float32)
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, -1)
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise DataError(where, f"expected an HxWx3 or HxWx4 image, got shape {array.shape}")
+    array = np.clip(array, 0.0, 1.0)
+    return array[..., :3], (array[..., 3] if array.shape[-1] == 4 else None), where
+
+
+def preprocess_config(prior: ViewPrior) -> PreprocessConfig:
+    return PreprocessConfig(resolution=prior.resolution, object_fraction=prior.object_fraction,
+                            object_centre=tuple(prior.object_centre))  # type: ignore[arg-type]
+
+
+def reconstruct(
+    model: LoadedModel | str | Path,
+    images: ImageInput | Sequence[ImageInput],
+    cam2world: Float[Tensor, "view 4 4"] | np.ndarray | None = None,
+    K: Float[Tensor, "view 3 3"] | np.ndarray | None = None,
+    mode: str | None = None,
+    steps: int = 100,
+    azimuth: float | None = None,
+    elevation: float | None = None,
+    distance: float | None = None,
+    seed: int = 0,
+) -> Reconstruction:
+    """Infer a scene from one unposed photo (found, centred and cropped like the training images; camera = the
+    training distribution's typical one, or ``azimuth``/``elevation``/``distance``) or from several posed images
+    (``cam2world`` (view, 4, 4) and ``K`` (view, 3, 3) in pixels of each image; resized to the model's
+    resolution, not cropped). ``mode``: encode, autodecode or encode+autodecode (default: encode when the model
+    has an encoder); ``steps`` of auto-decoding."""
+    from .inference import InferenceConfig, infer
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    prior = loaded.prior
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    items = list(images) if isinstance(images, (list, tuple)) else [images]
+    if not items:
+        raise ConfigError("reconstruct needs at least one image")
+    size = prior.resolution
+    prepared: list[PreprocessResult | None] = []
+    if cam2world is None:
+        if len(items) > 1:
+            raise ConfigError("several images need their cameras (cam2world and K); or reconstruct each photo alone")
+        if K is not None:
+            raise ConfigError("K without cam2world: give both, or neither for the default camera")
+        rgb, alpha, where = _as_array(items[0], 0)
+        result = preprocess_array(rgb, alpha, preprocess_config(prior), where)
+        prepared.append(result)
+        stack = torch.from_numpy(result.image).permute(2, 0, 1)[None]
+        cams = prior.camera(azimuth, elevation, distance)[None]
+        Ks = prior.intrinsics(size)[None]
+    else:
+        cams = torch.as_tensor(np.asarray(cam2world), dtype=torch.float32).reshape(-1, 4, 4)
+        if cams.shape[0] != len(items):
+            raise ConfigError(f"{len(items)} images but {cams.shape[0]} cameras")
+        tensors, K_list = [], []
+        Kin = None if K is None else torch.as_tensor(np.asarray(K), dtype=torch.float32).reshape(-1, 3, 3)
+        if Kin is not None and Kin.shape[0] not in (1, len(items)):
+            raise ConfigError(f"{len(items)} images but {Kin.shape[0]} intrinsics")
+        for i, item in enumerate(items):
+            rgb, alpha, _ = _as_array(item, i)
+            if alpha is not None:
+                rgb = rgb * alpha[..., None] + (1.0 - alpha[..., None])
+            height, width = rgb.shape[:2]
+            k = prior.intrinsics(width) if Kin is None else Kin[min(i, Kin.shape[0] - 1)]
+            resized = np.asarray(Image.fromarray(np.ascontiguousarray(rgb * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BOX))
+            tensors.append(torch.from_numpy(resized.astype(np.float32) / 255.0).permute(2, 0, 1))
+            K_list.append(scale_intrinsics(k, size / width, size / height))
+            prepared.append(None)
+        stack = torch.stack(tensors)
+        Ks = torch.stack(K_list)
+    timings["preprocess"] = time.perf_counter() - start
+    chosen = mode or ("encode" if "encode" in loaded.modes else "autodecode")
+    if chosen not in loaded.modes:
+        raise ConfigError(f"{type(loaded.model).__name__} supports modes {', '.join(loaded.modes)}; got {chosen!r}")
+    init = "mean" if loaded.model.latents is not None else "zeros"
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    result_ = infer(loaded.model, (stack[None], cams[None].float(), Ks[None].float()),
+                    InferenceConfig(mode=chosen, steps=steps, init=init, seed=seed))  # type: ignore[arg-type]
+    timings["inference"] = time.perf_counter() - start
+    return Reconstruction(loaded, result_.latent, stack, cams.float(), Ks.float(), prepared, chosen, timings, result_.losses)
+
+
+def example_images() -> list[Path]:
+    """The bundled example photos."""
+    return sorted(p for p in EXAMPLES_DIR.glob("*.png")) if EXAMPLES_DIR.is_dir() else []
+
+
+__all__ = ["LoadedModel", "Reconstruction", "RenderedView", "example_images", "load_model", "orbit", "reconstruct",
+           "shipped_models"]

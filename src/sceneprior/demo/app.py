@@ -1,0 +1,172 @@
+"""The web demo (``sceneprior serve``): upload a photo; get the turntable, depth and normal maps, a rotatable mesh,
+and sliders that render new views.
+
+Runs offline: gradio's analytics are off (``GRADIO_ANALYTICS_ENABLED=False``, set before gradio is imported), the
+theme uses system fonts (no font CDN), and the page needs nothing but the local server. Uploads over
+``MAX_UPLOAD_MB`` are refused by the server; files that are not images, too small or too large in pixels get a
+one-line message (:mod:`sceneprior.demo.preprocess`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.image_io import to_uint8
+from ..errors import SceneError
+
+MAX_UPLOAD_MB = 20
+
+
+def _gradio():  # noqa: ANN202
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("GRADIO_TELEMETRY_ENABLED", "False")
+    try:
+        import gradio as gr
+    except ImportError:
+        raise SceneError("the web demo needs gradio: pip install gradio") from None
+    return gr
+
+
+class DemoSession:
+    """Holds the model and a folder for each upload's outputs (removed at exit)."""
+
+    def __init__(self, model: Any, views: int = 24, resolution: int = 128, mesh_resolution: int = 48, steps: int = 100) -> None:
+        from ..api import LoadedModel, load_model
+
+        self.loaded: LoadedModel = model if isinstance(model, LoadedModel) else load_model(model)
+        self.views = views
+        self.resolution = resolution
+        self.mesh_resolution = mesh_resolution
+        self.steps = steps
+        self.root = Path(tempfile.mkdtemp(prefix="sceneprior-serve-"))
+        self.lock = threading.Lock()  # one reconstruction at a time on a small CPU
+        self.count = 0
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def reconstruct(self, path: str | None) -> tuple[Any, ...]:
+        from ..api import reconstruct
+        from .outputs import OutputConfig, depth_to_rgb, normals_to_rgb, write_reconstruction
+        from .preprocess import load_image
+
+        gr = _gradio()
+        if not path:
+            raise gr.Error("Upload a photo first (PNG or JPEG, RGB or RGBA).")
+        try:
+            size = Path(path).stat().st_size
+            if size > MAX_UPLOAD_MB * 2**20:
+                raise SceneError(f"the upload is {size / 2**20:.0f} MB, over the limit of {MAX_UPLOAD_MB} MB")
+            load_image(path)
+            with self.lock:
+                self.count += 1
+                rec = reconstruct(self.loaded, path, steps=self.steps)
+                out = self.root / f"run{self.count:04d}"
+                config = OutputConfig(views=self.views, resolution=self.resolution, mesh_resolution=self.mesh_resolution)
+                result = write_reconstruction(rec, out, config)
+        except SceneError as exc:
+            raise gr.Error(_one_line(exc, path)) from None
+        mesh = str(out / "mesh.glb") if "mesh" in result.files else None
+        first = rec.render(rec.orbit_cameras(1)[0], None, self.resolution, self.resolution)
+        near_far = tuple(_json(out)["depth_range"])
+        depth = None if first.depth is None else to_uint8(depth_to_rgb(first.depth, *near_far))
+        normals = None if first.normals is None else to_uint8(normals_to_rgb(first.normals))
+        timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+        status = " ".join(result.notes) + f" Timings: {timings}."
+        state = {"rec": rec, "near_far": near_far}
+        return (to_uint8(rec.images[0].permute(1, 2, 0).numpy()), str(out / "turntable.mp4"), mesh,
+                to_uint8(first.rgb), depth, normals, status, state, 0.0, float(rec.prior.elevation_deg))
+
+    def render_view(self, state: dict | None, azimuth: float, elevation: float) -> tuple[Any, Any, Any]:
+        from .outputs import depth_to_rgb, normals_to_rgb
+
+        gr = _gradio()
+        if not state:
+            raise gr.Error("Reconstruct a photo first.")
+        rec = state["rec"]
+        with self.lock:
+            view = rec.view(azimuth, elevation, None, self.resolution)
+        depth = None if view.depth is None else to_uint8(depth_to_rgb(view.depth, *state["near_far"]))
+        normals = None if view.normals is None else to_uint8(normals_to_rgb(view.normals))
+        return to_uint8(view.rgb), depth, normals
+
+
+def _json(out: Path) -> dict:
+    import json
+
+    return json.loads((out / "summary.json").read_text())
+
+
+def _one_line(exc: Exception, path: str) -> str:
+    text = str(exc).replace(str(path), "upload")
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
+    gr = _gradio()
+    from ..api import example_images
+
+    examples = [str(p) for p in example_images()]
+    with gr.Blocks(title="sceneprior: one photo to 3D") as app:
+        gr.Markdown(
+            "## sceneprior — one photo in, novel views, depth, normals and a mesh out\n"
+            f"Model: **{session.loaded.name}** ({session.loaded.kind}). Upload a PNG or JPEG of one object on a "
+            "transparent or plain white background (at most "
+            f"{MAX_UPLOAD_MB} MB). The object is found, centred and cropped like the training images, and assumed to "
+            f"be seen from elevation {session.loaded.prior.elevation_deg:g}° at distance {session.loaded.prior.distance:g}."
+        )
+        state = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(label="Photo (PNG / JPEG)", type="filepath", elem_id="upload")
+                run = gr.Button("Reconstruct", variant="primary", elem_id="run")
+                if examples:
+                    gr.Examples(examples=examples, inputs=upload, label="Bundled examples")
+                model_input = gr.Image(label="Model input (cropped)", interactive=False, height=256, elem_id="model-input")
+            with gr.Column(scale=1):
+                turntable = gr.Video(label="Turntable", interactive=False, autoplay=True, loop=True, height=320, elem_id="turntable")
+                mesh = gr.Model3D(label="Mesh (drag to rotate)", clear_color=(1.0, 1.0, 1.0, 1.0), height=360,
+                                   elem_id="mesh")
+        status = gr.Markdown(elem_id="status")
+        with gr.Row():
+            azimuth = gr.Slider(-180, 180, value=0, step=5, label="Azimuth (degrees from the photo's view)", elem_id="azimuth")
+            elevation = gr.Slider(-30, 85, value=30, step=5, label="Elevation (degrees)", elem_id="elevation")
+        with gr.Row():
+            view = gr.Image(label="Novel view", interactive=False, height=256, elem_id="novel-view")
+            depth = gr.Image(label="Depth (near = dark)", interactive=False, height=256, elem_id="depth")
+            normals = gr.Image(label="Normals (world, (n+1)/2)", interactive=False, height=256, elem_id="normals")
+        run.click(session.reconstruct, inputs=upload,
+                  outputs=[model_input, turntable, mesh, view, depth, normals, status, state, azimuth, elevation],
+                  concurrency_limit=1)
+        for slider in (azimuth, elevation):
+            slider.release(session.render_view, inputs=[state, azimuth, elevation], outputs=[view, depth, normals],
+                           concurrency_limit=1)
+    return app
+
+
+def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24, resolution: int = 128,
+          mesh_resolution: int = 48, steps: int = 100) -> None:
+    """Build the app and serve it until interrupted."""
+    gr = _gradio()
+    session = DemoSession(model, views, resolution, mesh_resolution, steps)
+    app = build_app(session)
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "Consolas", "monospace"])
+    try:
+        app.queue(default_concurrency_limit=1).launch(
+            server_name=host, server_port=port, share=False, inbrowser=False, show_error=True, quiet=False,
+            max_file_size=f"{MAX_UPLOAD_MB}mb", ssr_mode=False, theme=theme, footer_links=[],
+            allowed_paths=[str(session.root)],
+        )
+    finally:
+        session.close()
+
+
+__all__ = ["DemoSession", "MAX_UPLOAD_MB", "build_app", "serve", "np"]
