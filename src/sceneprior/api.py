@@ -374,6 +374,9 @@ def reconstruct(
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     prior = loaded.prior
+    chosen = mode or ("encode" if "encode" in loaded.modes else "autodecode")
+    if chosen not in loaded.modes:
+        raise ConfigError(f"{type(loaded.model).__name__} supports modes {', '.join(loaded.modes)}; got {chosen!r}")
     timings: dict[str, float] = {}
     start = time.perf_counter()
     items = list(images) if isinstance(images, (list, tuple)) else [images]
@@ -413,9 +416,6 @@ def reconstruct(
         stack = torch.stack(tensors)
         Ks = torch.stack(K_list)
     timings["preprocess"] = time.perf_counter() - start
-    chosen = mode or ("encode" if "encode" in loaded.modes else "autodecode")
-    if chosen not in loaded.modes:
-        raise ConfigError(f"{type(loaded.model).__name__} supports modes {', '.join(loaded.modes)}; got {chosen!r}")
     init = "mean" if loaded.model.latents is not None else "zeros"
     start = time.perf_counter()
     torch.manual_seed(seed)

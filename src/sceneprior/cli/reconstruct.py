@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         for section in ("index", "turntable", "mesh", "input"):
             for name in result.files.get(section, []):
                 print(f"    {target / name}")
+        print(f"    {target / 'summary.json'}")
         for section in ("views", "depth", "normals"):
             if result.files.get(section):
                 print(f"    {target / section}/ ({len(result.files[section])} PNG)")

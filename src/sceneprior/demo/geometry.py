@@ -119,19 +119,26 @@ def fuse_depth_maps(views: list[DepthView], bounds: tuple[float, ...], resolutio
 
 
 def colours_from_views(vertices: Float[np.ndarray, "point 3"], views: list[DepthView], tolerance: float) -> np.ndarray:
-    """Mean colour of each vertex over the views where it is visible (its z matches the rendered depth)."""
+    """Mean colour of each vertex over the views where it is visible (its z matches the rendered depth within
+    ``tolerance``); vertices seen by none take the colour of the view whose depth comes closest."""
     points = torch.as_tensor(vertices, dtype=torch.float32)
     total = np.zeros((len(vertices), 3))
     count = np.zeros(len(vertices))
+    best_error = np.full(len(vertices), np.inf)
+    best_colour = np.full((len(vertices), 3), 0.6)
     for view in views:
         index, z, inside = _lookup(view, points)
         safe = np.where(inside, index, 0)
         depth = view.depth.reshape(-1)[safe]
-        visible = inside & np.isfinite(depth) & (np.abs(depth - z) < tolerance)
-        total[visible] += view.rgb.reshape(-1, 3)[safe[visible]]
+        error = np.where(inside & np.isfinite(depth), np.abs(depth - z), np.inf)
+        colour = view.rgb.reshape(-1, 3)[safe]
+        visible = error < tolerance
+        total[visible] += colour[visible]
         count[visible] += 1
-    fallback = np.full(3, 0.6)
-    return np.where(count[:, None] > 0, total / np.maximum(count[:, None], 1), fallback)
+        closer = error < best_error
+        best_error[closer] = error[closer]
+        best_colour[closer] = colour[closer]
+    return np.where(count[:, None] > 0, total / np.maximum(count[:, None], 1), best_colour)
 
 
 def density_mesh(

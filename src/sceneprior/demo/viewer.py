@@ -168,7 +168,7 @@ def mesh_payload(mesh: trimesh.Trimesh) -> dict[str, object]:
             "colors": encode(colours.astype(np.uint8)), "indices": encode(faces)}
 
 
-def decode_payload(payload: dict[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode_payload(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inverse of :func:`mesh_payload` (for tests and tools)."""
     positions = np.frombuffer(base64.b64decode(payload["positions"]), "<f4").reshape(-1, 3)
     colours = np.frombuffer(base64.b64decode(payload["colors"]), np.uint8).reshape(-1, 3)
