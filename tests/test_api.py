@@ -146,6 +146,21 @@ def test_load_model_from_run_folder_and_checkpoint(runs):
         load_model(bad)
 
 
+def test_package_model_stands_alone(runs, tmp_path):
+    from sceneprior.api import package_model
+    from sceneprior.training.checkpoint import load_checkpoint
+
+    out = package_model(runs["pixelnerf"], tmp_path / "cars")
+    loaded = load_model(out)
+    original = load_model(runs["pixelnerf"])
+    assert loaded.prior.resolution == original.prior.resolution and loaded.prior.source.endswith("view_prior.json")
+    assert load_checkpoint(loaded.checkpoint).optimizer_state is None
+    for (k, a), (_, b) in zip(loaded.model.state_dict().items(), original.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    with pytest.raises(ConfigError, match="not empty"):
+        package_model(runs["pixelnerf"], out)
+
+
 def test_reconstruct_and_render_at_two_resolutions(runs):
     loaded = load_model(runs["pixelnerf"])
     rec = reconstruct(loaded, example_images()[0])

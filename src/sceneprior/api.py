@@ -148,6 +148,22 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     return LoadedModel(model, run.kind, prior, name, ckpt_path, ckpt.step, ckpt.run_config)
 
 
+def package_model(name_or_path: str | Path, out_dir: str | Path) -> Path:
+    """Write a model in the shipped layout (``assets/models/<name>/``): ``checkpoints/step_N.safetensors`` with the
+    weights only (no optimiser state), ``config.json`` and ``view_prior.json`` (the camera and framing an unposed
+    photo is assumed to have, resolved now from the training data's metadata so the package stands alone)."""
+    from .training.checkpoint import save_checkpoint
+
+    loaded = load_model(name_or_path)
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: exists and is not empty")
+    save_checkpoint(out, loaded.step, loaded.model, None, {}, loaded.run_config, keep=1)
+    prior = replace(loaded.prior, source=f"packaged from {loaded.name} ({loaded.prior.source})")
+    (out / "view_prior.json").write_text(json.dumps(prior.to_json(), indent=2) + "\n")
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------- results
 
 
@@ -298,7 +314,7 @@ class Reconstruction:
             density_fn, colour_fn = geo.pixelnerf_fields(self.model, self.latent)
             mesh, self.mesh_note = geo.density_mesh(density_fn, colour_fn, bounds, resolution, geo.density_level(self.model))
             return mesh
-        # depth fusion: 3 rings of 8 views (elevations -20°, 20°, 60° in the up frame) plus top and bottom
+        # depth fusion: 3 rings of 8 views (elevations -20°, 20°, 60°) at the input distance
         size = max(48, min(128, resolution))
         distance = float((self.cam2world[0, :3, 3] - torch.tensor(self.prior.target)).norm())
         views = []
@@ -430,5 +446,5 @@ def example_images() -> list[Path]:
     return sorted(p for p in EXAMPLES_DIR.glob("*.png")) if EXAMPLES_DIR.is_dir() else []
 
 
-__all__ = ["LoadedModel", "Reconstruction", "RenderedView", "example_images", "load_model", "orbit", "reconstruct",
-           "shipped_models"]
+__all__ = ["LoadedModel", "Reconstruction", "RenderedView", "example_images", "load_model", "orbit", "package_model",
+           "reconstruct", "shipped_models"]

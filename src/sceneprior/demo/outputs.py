@@ -194,7 +194,9 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
     prior = rec.prior
     result.notes.insert(0, f"Model: {rec.loaded.name} ({rec.loaded.kind}, step {rec.loaded.step}), inference: {rec.mode}. "
                            f"Input camera: azimuth {prior.azimuth_deg:g}°, elevation {prior.elevation_deg:g}°, distance "
-                           f"{prior.distance:g}, field of view {prior.fov_deg:g}° ({prior.source}). Depth range {near:.3f}–{far:.3f}.")
+                           f"{prior.distance:g}, field of view {prior.fov_deg:g}° ({prior.source}). " + (
+                               f"Depth range {near:.3f}–{far:.3f}." if any(np.isfinite(v.depth).any() for v in views
+                                                                           if v.depth is not None) else "No surface in any depth map."))
     from .viewer import write_index
 
     write_index(tmp, "sceneprior reconstruction", files, mesh, result.notes, result.timings)
