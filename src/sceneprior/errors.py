@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    """``text`` with the undecodable bytes of non-UTF-8 file names (lone surrogates) written as ``\\xNN``, so
+    that it can be printed on any terminal."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class SceneError(Exception):
     """Base class of every error sceneprior reports to a user (never shown as a traceback)."""
 
@@ -18,7 +24,7 @@ class DataError(SceneError):
     def __init__(self, path: str | Path | None, problem: str) -> None:
         self.path = None if path is None else Path(path)
         self.problem = problem
-        super().__init__(f"{path}: {problem}" if path is not None else problem)
+        super().__init__(printable(f"{path}: {problem}" if path is not None else problem))
 
 
 class ConfigError(SceneError):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, printable
 from . import image_io
 from .blender import BlenderDataset, parse_transforms, transforms_files
 from .datasets import KNOWN_SPLITS, detect_format
@@ -538,9 +538,9 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json()))
     else:
-        print(_summary(report, plotted))
+        print(printable(_summary(report, plotted)))
     if report.problems:
         first = report.problems[0]
-        print(f"error: {len(report.problems)} problem(s) found in {dataset}; first: {first}", file=sys.stderr)
+        print(printable(f"error: {len(report.problems)} problem(s) found in {dataset}; first: {first}"), file=sys.stderr)
         return 1
     return 0

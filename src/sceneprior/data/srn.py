@@ -186,7 +186,7 @@ def _files(folder: Path, suffixes: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
         entries = list(folder.iterdir())
-    except FileNotFoundError:
+    except OSError:  # missing, not a folder, a symlink loop: reported by the caller as a missing folder
         return out
     for entry in entries:
         if entry.name.startswith(".") or entry.suffix.lower() not in suffixes:
@@ -222,7 +222,8 @@ def index_srn_scene(directory: str | Path) -> tuple[SRNSceneIndex, list[str]]:
     problems: list[str] = []
     images = _files(directory / "rgb", IMAGE_SUFFIXES)
     if not (directory / "pose").is_dir():
-        problems.append(f"{directory / 'pose'}: folder missing (every image needs a pose file)")
+        loop = (directory / "pose").is_symlink()
+        problems.append(f"{directory / 'pose'}: folder missing{' (a broken or looping symlink)' if loop else ''} (every image needs a pose file)")
     poses = _files(directory / "pose", (".txt",))
     if not images:
         problems.append(f"{directory / 'rgb'}: no images found")
