@@ -147,18 +147,36 @@ def test_demo_upload_reconstruct_and_screenshot(server):
     assert not errors, errors
 
 
-def test_demo_rejects_a_file_that_is_not_an_image(server, tmp_path):
+def _bad_upload(case: str, folder: Path) -> Path:
+    if case == "text":
+        path = folder / "notes.png"
+        path.write_text("this is not an image\n")
+    elif case == "large-file":
+        path = folder / "large.png"
+        path.write_bytes(os.urandom(21 * 2**20))  # over the 20 MB upload limit
+    else:
+        from PIL import Image
+
+        path = folder / "huge.png"
+        Image.new("L", (8000, 6250), 255).save(path)  # 50 megapixels in a small file
+    return path
+
+
+@pytest.mark.parametrize("case, message", [("text", "not a readable image"), ("large-file", "maximum allowed size"),
+                                           ("megapixels", "megapixels, over the limit")])
+def test_demo_rejects_bad_uploads_with_a_message(server, tmp_path, case, message):
     sync_playwright = _require_browser()
-    bad = tmp_path / "notes.png"
-    bad.write_text("this is not an image\n")
+    bad = _bad_upload(case, tmp_path)
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page()
         page.goto(server, wait_until="load")
         page.wait_for_selector("#run", timeout=60_000)
         page.locator("#upload input[type=file]").set_input_files(str(bad))
-        page.locator("#run").click()
-        page.get_by_text("not a readable image").first.wait_for(timeout=60_000)
+        if case != "large-file":  # the server refuses large files at upload time
+            page.wait_for_timeout(500)
+            page.locator("#run").click()
+        page.get_by_text(message).first.wait_for(timeout=60_000)
         browser.close()
 
 
