@@ -86,6 +86,26 @@ def test_bundled_examples_are_framed_like_the_training_images():
     assert info["car.png"]["elevation_deg"] == ViewPrior().elevation_deg
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pillow(tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    from sceneprior.demo.preprocess import load_image
+
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[:5, :10] = (255, 0, 0)  # a red block in the top-left corner makes every orientation distinct
+    rgb[15:, 20:] = (0, 0, 255)
+    image = Image.fromarray(rgb)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.png"
+    image.save(path, exif=exif)
+    loaded, _ = load_image(path)
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB")).astype(np.float32) / 255
+    assert loaded.shape == expected.shape and np.allclose(loaded, expected)
+
+
 @pytest.mark.parametrize("content", ["white", "transparent", "speck"])
 def test_no_object_is_a_data_error(content):
     rgb = np.ones((40, 40, 3), np.float32)

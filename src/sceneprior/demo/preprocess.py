@@ -79,10 +79,23 @@ def load_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         with Image.open(path) as probe:
             width, height = probe.size
+            orientation = probe.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 - PIL raises many types for non-images
         raise DataError(path, "not a readable image (expected PNG or JPEG)") from None
     check_size(width, height, path)
-    return read_rgba(path)
+    rgb, alpha = read_rgba(path)
+    if orientation in (2, 3, 4, 5, 6, 7, 8):  # camera photos stored sideways: turn them as viewers do
+        rgb = _orient(rgb, orientation)
+        alpha = None if alpha is None else _orient(alpha, orientation)
+    return rgb, alpha
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply the EXIF orientation tag (2-8) to an HxW(xC) array, as ``PIL.ImageOps.exif_transpose`` does."""
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, -1)[::-1],
+           8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops[orientation](array))
 
 
 def check_size(width: int, height: int, where: str | Path | None = None) -> None:
