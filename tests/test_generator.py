@@ -166,6 +166,22 @@ def test_resolution_128_works(tmp_path: Path) -> None:
     assert meta["splits"] == {"train": 1} and meta["resolution"] == 128 and "input_views" in meta
 
 
+def test_png_encoder_round_trips_through_pillow_and_image_io(tmp_path: Path) -> None:
+    from sceneprior.data.generator.dataset import png_bytes
+    from sceneprior.data.image_io import read_gray16, read_labels, read_rgb
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    gray = rng.integers(0, 256, (6, 9), dtype=np.uint8)
+    depth = rng.integers(0, 65536, (5, 4), dtype=np.uint16)
+    for name, array in (("rgb", rgb), ("gray", gray), ("depth", depth)):
+        (tmp_path / f"{name}.png").write_bytes(png_bytes(array))
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"{name}.png")).astype(np.int64), array.astype(np.int64))
+    assert np.allclose(read_rgb(tmp_path / "rgb.png") * 255, rgb, atol=1e-3)
+    assert np.array_equal(read_labels(tmp_path / "gray.png"), gray.astype(np.int64))
+    assert np.array_equal(read_gray16(tmp_path / "depth.png"), depth.astype(np.float32))
+
+
 # ----------------------------------------------------------------------------------------------------
 # Determinism
 

@@ -385,9 +385,8 @@ def _winner_normals(packed: PackedScene, index: Tensor, origins: Tensor, dirs: T
         along = (w * axis).sum(-1, keepdim=True)
         radial = torch.nn.functional.normalize(w - along * axis, dim=-1)
         cap = torch.sign(along) * axis
-        t0, _, y0, _, _ = _cylinder_terms(packed, o, d)
-        entry_side = (t0 >= y0).gather(0, k[None])[0][:, None]  # entered through the wall, not a cap
-        normal[sel] = torch.where(entry_side, radial, cap)
+        on_cap = along.abs() >= packed.cyl_half_height[k][:, None] * (1 - 1e-6)  # else on the wall
+        normal[sel] = torch.where(on_cap, cap, radial)
     sel = index >= num_p + num_c
     if bool(sel.any()):
         k = index[sel] - num_p - num_c
@@ -534,73 +533,80 @@ def sample_surface(
 
     Samples on each primitive's surface are kept only when they are not inside another primitive.
     """
+    elements = _SurfaceElements(scene)
     points_out, normals_out, parts_out = [], [], []
-    have = 0
-    rounds = 0
-    while have < count:
-        rounds += 1
-        if rounds > 20:
-            raise RuntimeError("surface sampling failed: almost no visible surface")
-        p, n, owner = _sample_primitive_surfaces(scene, int((count - have) * 1.3) + 64, rng)
+    have, drawn, kept = 0, 0, 0
+    for _round in range(30):
+        if have >= count:
+            break
+        rate = max(kept / drawn, 0.05) if drawn else 0.8
+        p, n, owner = elements.draw(int((count - have) / rate * 1.1) + 64, rng)
         sdf = _sdf_columns(packed, torch.from_numpy(p).to(packed.albedo.dtype))
         sdf[torch.from_numpy(owner), torch.arange(len(owner))] = math.inf
         keep = (sdf.amin(dim=0) > -1e-6).numpy()
         points_out.append(p[keep])
         normals_out.append(n[keep])
         parts_out.append(packed.part.numpy()[owner[keep]])
-        have += int(keep.sum())
+        drawn += len(keep)
+        kept += int(keep.sum())
+        have = kept
+    if have < count:
+        raise RuntimeError("surface sampling failed: almost no visible surface")
     points = np.concatenate(points_out)[:count].astype(np.float32)
     normals = np.concatenate(normals_out)[:count].astype(np.float32)
     parts = np.concatenate(parts_out)[:count].astype(np.uint8)
     return points, normals, parts
 
 
-def _sample_primitive_surfaces(
-    scene: Scene, count: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area-weighted samples over every primitive's full surface, with owner index in packed order."""
-    prisms = [_as_prism(p) for p in scene.primitives if isinstance(p, (Box, Prism))]
-    cylinders = [p for p in scene.primitives if isinstance(p, Cylinder)]
-    spheres = [p for p in scene.primitives if isinstance(p, Sphere)]
-    # surface elements: ("tri", owner, verts, normal) / ("cyl", owner, prim) / ("sph", owner, prim)
-    areas, elements = [], []
-    for k, prism in enumerate(prisms):
-        tris, normals = _prism_triangles(prism)
-        tri_areas = 0.5 * np.linalg.norm(np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]), axis=-1)
-        for tri, nrm, area in zip(tris, normals, tri_areas):
-            areas.append(area)
-            elements.append(("tri", k, tri, nrm))
-    offset = len(prisms)
-    for k, cyl in enumerate(cylinders):
-        areas.append(2 * math.pi * cyl.radius * 2 * cyl.half_height + 2 * math.pi * cyl.radius**2)
-        elements.append(("cyl", offset + k, cyl, None))
-    offset += len(cylinders)
-    for k, sph in enumerate(spheres):
-        areas.append(4 * math.pi * sph.radius**2)
-        elements.append(("sph", offset + k, sph, None))
-    areas_np = np.asarray(areas, dtype=np.float64)
-    counts = rng.multinomial(count, areas_np / areas_np.sum())
-    pts, nrms, owners = [], [], []
-    for (kind, owner, data, nrm), m in zip(elements, counts.tolist()):
-        if m == 0:
-            continue
-        if kind == "tri":
-            r1, r2 = rng.random(m), rng.random(m)
-            s = np.sqrt(r1)
-            bary = np.stack([1 - s, s * (1 - r2), s * r2], 1)
-            pts.append(bary @ data)
-            nrms.append(np.repeat(nrm[None], m, 0))
-        elif kind == "cyl":
-            p, n = _sample_cylinder(data, m, rng)
-            pts.append(p)
-            nrms.append(n)
-        else:
-            n = rng.normal(size=(m, 3))
-            n /= np.linalg.norm(n, axis=1, keepdims=True)
-            pts.append(np.asarray(data.centre) + data.radius * n)
-            nrms.append(n)
-        owners.append(np.full(m, owner))
-    return np.concatenate(pts), np.concatenate(nrms), np.concatenate(owners)
+class _SurfaceElements:
+    """Every primitive's full surface as triangles (prisms), cylinders and spheres, with areas and the
+    owner's index in packed order."""
+
+    def __init__(self, scene: Scene) -> None:
+        prisms = [_as_prism(p) for p in scene.primitives if isinstance(p, (Box, Prism))]
+        self.cylinders = [p for p in scene.primitives if isinstance(p, Cylinder)]
+        self.spheres = [p for p in scene.primitives if isinstance(p, Sphere)]
+        tris, normals, owners = [], [], []
+        for k, prism in enumerate(prisms):
+            t, n = _prism_triangles(prism)
+            tris.append(t)
+            normals.append(n)
+            owners.append(np.full(len(t), k))
+        self.tris = np.concatenate(tris) if tris else np.zeros((0, 3, 3))
+        self.tri_normals = np.concatenate(normals) if normals else np.zeros((0, 3))
+        self.tri_owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        edge_a, edge_b = self.tris[:, 1] - self.tris[:, 0], self.tris[:, 2] - self.tris[:, 0]
+        areas = [0.5 * np.linalg.norm(np.cross(edge_a, edge_b), axis=-1)]
+        areas.append(np.array([2 * math.pi * c.radius * (2 * c.half_height + c.radius) for c in self.cylinders]))
+        areas.append(np.array([4 * math.pi * s.radius**2 for s in self.spheres]))
+        self.areas = np.concatenate(areas)
+        self.offset_cyl = len(prisms)
+        self.offset_sph = len(prisms) + len(self.cylinders)
+
+    def draw(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts = rng.multinomial(count, self.areas / self.areas.sum())
+        num_tris = len(self.tris)
+        which = np.repeat(np.arange(num_tris), counts[:num_tris])
+        r1, r2 = rng.random(len(which)), rng.random(len(which))
+        root = np.sqrt(r1)
+        bary = np.stack([1 - root, root * (1 - r2), root * r2], 1)
+        pts = [np.einsum("nk,nkj->nj", bary, self.tris[which])]
+        nrms = [self.tri_normals[which]]
+        owners = [self.tri_owner[which]]
+        for k, (cyl, m) in enumerate(zip(self.cylinders, counts[num_tris:].tolist())):
+            if m:
+                p, n = _sample_cylinder(cyl, m, rng)
+                pts.append(p)
+                nrms.append(n)
+                owners.append(np.full(m, self.offset_cyl + k))
+        for k, (sph, m) in enumerate(zip(self.spheres, counts[num_tris + len(self.cylinders):].tolist())):
+            if m:
+                n = rng.normal(size=(m, 3))
+                n /= np.linalg.norm(n, axis=1, keepdims=True)
+                pts.append(np.asarray(sph.centre) + sph.radius * n)
+                nrms.append(n)
+                owners.append(np.full(m, self.offset_sph + k))
+        return np.concatenate(pts), np.concatenate(nrms), np.concatenate(owners)
 
 
 def _sample_cylinder(cyl: Cylinder, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
