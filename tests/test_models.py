@@ -135,3 +135,22 @@ def test_autoencoder_image_depends_on_the_target_pose(toy_data):
         a = model.render(latent, views.cam2world[1:2], views.intrinsics[1:2], 16, 16).rgb
         b = model.render(latent, views.cam2world[3:4], views.intrinsics[3:4], 16, 16).rgb
     assert (a - b).abs().max() > 1e-5
+
+
+def test_object_bbox_rays_stay_inside_the_non_white_box():
+    from sceneprior.geometry import intrinsics_matrix, look_at, project
+    from sceneprior.models import sample_image_rays
+
+    images = torch.ones(2, 1, 3, 10, 12)
+    images[0, 0, :, 2:5, 3:9] = 0.2  # rows 2..4, columns 3..8
+    images[1, 0, :, 6:8, 1:2] = 0.0
+    cam2world = look_at(torch.tensor([0.0, 0.0, -2.0]), torch.zeros(3), torch.tensor([0.0, -1.0, 0.0]))
+    cam2world = cam2world.expand(2, 1, 4, 4)
+    K = intrinsics_matrix(10.0, 10.0, 6.0, 5.0).expand(2, 1, 3, 3)
+    origins, dirs, rgb = sample_image_rays(images, cam2world, K, 12, torch.Generator().manual_seed(0), object_bbox=True)
+    uv, _ = project(origins + dirs, cam2world[:, 0, None], K[:, 0, None])
+    cols, rows = uv[..., 0].floor(), uv[..., 1].floor()
+    assert torch.all((rows[0] >= 2) & (rows[0] <= 4) & (cols[0] >= 3) & (cols[0] <= 8))
+    assert len(set(zip(rows[0].tolist(), cols[0].tolist()))) == 12  # distinct pixels
+    assert torch.all((rows[1] >= 6) & (rows[1] <= 7) & (cols[1] == 1))  # a 2-pixel box: drawn with replacement
+    assert torch.allclose(rgb[0], torch.full_like(rgb[0], 0.2))

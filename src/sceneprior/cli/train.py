@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="scenes per batch (preset default otherwise)")
     p.add_argument("--rays", type=int, default=None, help="rays per scene per step (ray-based models)")
     p.add_argument("--target-views", type=int, default=None, help="target views per scene per step")
+    p.add_argument("--all-rays", action="store_true", help="draw rays from whole images even where the preset "
+                   "draws them inside the object's 2D bounding box (pixelNeRF)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--latent-lr", type=float, default=None, help="learning rate of auto-decoder latents")
     p.add_argument("--image-size", type=int, default=None, help="resize images to this size (default: as stored)")
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             target_views=args.target_views or defaults.target_views,
             rays_per_scene=args.rays if args.rays is not None else defaults.rays_per_scene,
             input_views=defaults.input_views,
+            object_bbox_rays=defaults.object_bbox_rays and not args.all_rays,
         ),
         image_size=args.image_size, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep, progress=not args.no_progress,

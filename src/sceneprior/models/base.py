@@ -114,12 +114,32 @@ def sample_image_rays(
     intrinsics: Float[Tensor, "batch view 3 3"],
     num_rays: int,
     generator: torch.Generator | None = None,
+    object_bbox: bool = False,
 ) -> tuple[Float[Tensor, "batch ray 3"], Float[Tensor, "batch ray 3"], Float[Tensor, "batch ray 3"]]:
-    """``num_rays`` random pixels per scene, drawn uniformly over all pixels of all its views (with replacement
-    across views, without within the draw of indices): (origins, unit directions, colours)."""
+    """``num_rays`` distinct random pixels per scene, drawn uniformly over all pixels of all its views:
+    (origins, unit directions, colours). ``object_bbox`` draws them only inside each view's 2D bounding box of
+    non-white pixels (pixelNeRF's sampling for its first 100k steps)."""
     batch, views, _, height, width = images.shape
     total = views * height * width
-    if num_rays >= total:
+    if object_bbox:
+        foreground = (images < 0.99).any(2)  # b v h w
+        rows, cols = foreground.any(-1), foreground.any(-2)  # b v h, b v w
+        def extent(mask: Tensor) -> tuple[Tensor, Tensor]:
+            ar = torch.arange(mask.shape[-1])
+            low = torch.where(mask, ar, mask.shape[-1]).amin(-1)
+            high = torch.where(mask, ar, -1).amax(-1)
+            empty = high < low
+            return torch.where(empty, 0, low), torch.where(empty, mask.shape[-1] - 1, high)
+        r0, r1 = extent(rows)
+        c0, c1 = extent(cols)
+        ii = torch.arange(height)[:, None]
+        jj = torch.arange(width)[None, :]
+        inside = ((ii >= r0[..., None, None]) & (ii <= r1[..., None, None]) & (jj >= c0[..., None, None]) & (jj <= c1[..., None, None]))
+        weights = rearrange(inside.to(torch.float32), "b v h w -> b (v h w)")
+        index = torch.stack([
+            torch.multinomial(w, num_rays, replacement=bool(w.sum() < num_rays), generator=generator) for w in weights
+        ])  # boxes smaller than num_rays pixels: drawn with replacement
+    elif num_rays >= total:
         index = torch.arange(total).expand(batch, total)
     else:
         index = torch.stack([torch.randperm(total, generator=generator)[:num_rays] for _ in range(batch)])

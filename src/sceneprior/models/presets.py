@@ -34,6 +34,7 @@ class TrainingDefaults:
     target_views: int = 1
     rays_per_scene: int | None = 128  # None: full target images
     input_views: tuple[int, ...] = (1,)  # a number of source views is drawn from this per batch
+    object_bbox_rays: bool = False
 
 
 @dataclass
@@ -74,7 +75,8 @@ def _presets() -> dict[str, Preset]:
         ),
         "pixelnerf": Preset(
             "pixelnerf", "pixelnerf", PixelNeRFConfig(),
-            TrainingDefaults(lr=1e-4, scenes_per_batch=4, target_views=1, rays_per_scene=128, input_views=(1, 2)),
+            TrainingDefaults(lr=1e-4, scenes_per_batch=4, target_views=1, rays_per_scene=128, input_views=(1, 2),
+                             object_bbox_rays=True),
             "pixelNeRF: pixel-aligned features + coarse/fine volume rendering, 1 or 2 source views",
         ),
     }

@@ -78,6 +78,8 @@ class BatchConfig:
     target_views: int = 1
     rays_per_scene: int | None = 128
     input_views: tuple[int, ...] = (1,)
+    #: draw rays inside each target view's 2D object bounding box (pixelNeRF's early-training sampling)
+    object_bbox_rays: bool = False
 
 
 class BatchSampler:
@@ -116,7 +118,8 @@ class BatchSampler:
         )
         if config.rays_per_scene is not None:
             origins, dirs, rgb = sample_image_rays(
-                batch.target_images, batch.target_cam2world, batch.target_intrinsics, config.rays_per_scene, self.generator
+                batch.target_images, batch.target_cam2world, batch.target_intrinsics, config.rays_per_scene, self.generator,
+                object_bbox=config.object_bbox_rays,
             )
             batch.ray_origins, batch.ray_dirs, batch.ray_rgb = origins, dirs, rgb
         return batch

@@ -182,6 +182,9 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False) -> Tra
         generator.set_state(ckpt.rng["sampler"])
         start_step = ckpt.step
     sampler = BatchSampler(train_cache, config.batch, generator)
+    if config.progress:
+        print(f"loading {len(train_cache)} training scenes into memory ...", flush=True)
+    train_cache.load_all()  # before the clock starts: rays/s measures training, not PNG decoding
 
     writer = SummaryWriter(str(run_dir / "tb"))
     plain = run.to_plain()
