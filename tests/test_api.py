@@ -142,6 +142,23 @@ def test_prior_from_generator_metadata():
     assert prior.object_fraction == GENERATOR_FRAMING["chairs"][0] and prior.category == "chairs"
 
 
+def test_prior_of_a_run_comes_from_its_dataset(tmp_path):
+    """A run without view_prior.json takes the camera from its dataset's metadata and the framing measured on its
+    training masks (toy spheres of radius 0.22-0.38 seen from 1.6 with a 50° field of view: ~0.3-0.55 of the side)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from image_model_toys import write_toy_dataset
+
+    data = write_toy_dataset(tmp_path / "toys")
+    loaded = load_model(save_tiny_run(tmp_path / "run", "pixelnerf", resolution=32, data=data))
+    prior = loaded.prior
+    assert prior.source == "dataset metadata and training images" and prior.category == "toys"
+    assert prior.resolution == 32 and prior.bounds == (-0.5, -0.5, -0.5, 0.5, 0.5, 0.5)
+    assert 0.3 < prior.object_fraction < 0.55 and abs(prior.object_centre[0] - 0.5) < 0.1
+
+
 def test_generator_framing_table_matches_a_fresh_measurement():
     fraction, cx, cy = measure_generator_framing("cars", objects=24, resolution=64)
     table = GENERATOR_FRAMING["cars"]

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from .demo import geometry as geo
 from .demo.preprocess import PreprocessConfig, PreprocessResult, load_image, preprocess_array
-from .demo.prior import ViewPrior, load_view_prior, prior_from_metadata
+from .demo.prior import ViewPrior, load_view_prior, measure_dataset_framing, prior_from_metadata
 from .errors import ConfigError, DataError
 from .geometry import look_at, scale_intrinsics
 from .models.base import SceneLatent, SceneModel
@@ -118,7 +118,13 @@ def _prior_for(folder: Path, run_config: dict[str, Any]) -> ViewPrior:
         except DataError:
             metadata = {}
         if metadata:
-            return prior_from_metadata(metadata, image_size)
+            prior = prior_from_metadata(metadata, image_size)
+            framing = measure_dataset_framing(data)
+            if framing is not None:  # how the training images are framed, measured on them
+                prior = replace(prior, object_fraction=round(framing[0], 3),
+                                object_centre=(round(framing[1], 3), round(framing[2], 3)),
+                                source="dataset metadata and training images")
+            return prior
     prior = ViewPrior()
     model = run_config.get("model") or {}
     if isinstance(model.get("bounds"), list) and len(model["bounds"]) == 6:

@@ -136,6 +136,39 @@ def prior_from_metadata(metadata: dict[str, Any], resolution: int | None = None)
     return replace(prior, **updates)
 
 
+def measure_dataset_framing(root: str | Path, max_views: int = 48) -> tuple[float, float, float] | None:
+    """Median framing of the training images of an SRN-layout dataset (its ``*train`` split), from the ``mask/``
+    images where present, else from non-white pixels of ``rgb/``; None when nothing can be measured."""
+    from ..data.image_io import read_rgb
+
+    root = Path(root)
+    splits = [p for p in sorted(root.glob("*train")) if p.is_dir()] or [root]
+    fractions, centres_x, centres_y = [], [], []
+    for scene in sorted(p for p in splits[0].iterdir() if p.is_dir()) if splits[0].is_dir() else []:
+        for sub, is_mask in (("mask", True), ("rgb", False)):
+            files = sorted((scene / sub).glob("*.png"))[:4]
+            if files:
+                break
+        for path in files:
+            try:
+                image = read_rgb(path)
+            except Exception:  # noqa: BLE001 - an unreadable view is skipped, not fatal
+                continue
+            mask = image.mean(-1) > 0.5 if is_mask else np.abs(image - 1.0).max(-1) > 0.08
+            if not mask.any():
+                continue
+            ys, xs = np.nonzero(mask)
+            side = max(mask.shape)
+            fractions.append(max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) / side)
+            centres_x.append((xs.max() + xs.min() + 1) / (2 * mask.shape[1]))
+            centres_y.append((ys.max() + ys.min() + 1) / (2 * mask.shape[0]))
+        if len(fractions) >= max_views:
+            break
+    if len(fractions) < 4:
+        return None
+    return float(np.median(fractions)), float(np.median(centres_x)), float(np.median(centres_y))
+
+
 def load_view_prior(path: str | Path) -> ViewPrior:
     path = Path(path)
     try:

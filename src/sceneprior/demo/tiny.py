@@ -34,17 +34,19 @@ def tiny_config(kind: str) -> object:
 
 
 def save_tiny_run(run_dir: str | Path, kind: str = "pixelnerf", resolution: int = 32, seed: int = 0,
-                  num_train_scenes: int = 4, view_prior: ViewPrior | None = None) -> Path:
-    """An untrained tiny model of ``kind`` saved with the checkpoint writer as ``run_dir`` (+ view_prior.json)."""
+                  num_train_scenes: int = 4, view_prior: ViewPrior | None = None, data: str | Path | None = None) -> Path:
+    """An untrained tiny model of ``kind`` saved with the checkpoint writer as ``run_dir``, with a
+    ``view_prior.json`` unless ``data`` names the dataset it was (notionally) trained on."""
     from ..training.checkpoint import save_checkpoint
     from ..training.trainer import RunConfig, TrainConfig
 
     torch.manual_seed(seed)
     config = tiny_config(kind)
     model = build_model(kind, config, num_train_scenes)
-    run = RunConfig(kind, config, TrainConfig(data="", preset=kind, steps=0, image_size=resolution), num_train_scenes)
+    run = RunConfig(kind, config, TrainConfig(data=str(data or ""), preset=kind, steps=0, image_size=resolution), num_train_scenes)
     run_dir = Path(run_dir)
     save_checkpoint(run_dir, 0, model, None, {"torch": torch.get_rng_state()}, run.to_plain())
-    prior = view_prior or ViewPrior(resolution=resolution, category="cars", source="tiny test model")
-    (run_dir / "view_prior.json").write_text(json.dumps(prior.to_json(), indent=2) + "\n")
+    if data is None:
+        prior = view_prior or ViewPrior(resolution=resolution, category="cars", source="tiny test model")
+        (run_dir / "view_prior.json").write_text(json.dumps(prior.to_json(), indent=2) + "\n")
     return run_dir
