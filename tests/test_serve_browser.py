@@ -5,6 +5,9 @@ bundled example, waits for the results, checks that the views, depth, normals an
 no request left localhost, and saves ``docs/images/demo_screenshot.png``. A second test opens a reconstruction's
 ``index.html`` from disk and checks that the self-contained mesh viewer draws the inlined mesh.
 
+Run it with ``SCENEPRIOR_DEMO_MODEL=<run folder>`` to take the screenshot with a trained model. It also passes with no
+network at all: ``unshare -n sh -c "ip link set lo up; python -m pytest tests/test_serve_browser.py"``.
+
 Chromium must be installed (``apt-get install -y chromium``; ``.ci/run`` does it): without it these tests fail with
 a message instead of skipping.
 """
@@ -54,12 +57,14 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tiny_run, tmp_path_factory):
+    """The demo server, with the tiny model or, for a screenshot of a trained one, $SCENEPRIOR_DEMO_MODEL."""
     port = _free_port()
+    model = os.environ.get("SCENEPRIOR_DEMO_MODEL") or str(tiny_run)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     handle = open(log, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sceneprior", "serve", "--model", str(tiny_run), "--port", str(port), "--views", "6",
+        [sys.executable, "-m", "sceneprior", "serve", "--model", model, "--port", str(port), "--views", "6",
          "--resolution", "64", "--mesh-resolution", "32", "--steps", "5"],
         stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=tmp_path_factory.mktemp("cwd"),
     )
