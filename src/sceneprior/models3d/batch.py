@@ -1,0 +1,136 @@
+"""3D-supervised training data: what a shape model observes (an input point cloud) and what supervises it
+(query points with occupancy and signed distance), drawn from a split's ``points.npz`` / ``sdf.npz``
+(docs/DATA_FORMAT.md).
+
+* :class:`ShapeDataConfig` -- the observation and supervision of one shape: ``input_points`` surface points
+  (ONet: 300, ConvONet ShapeNet: 3000) with Gaussian noise ``input_noise`` (0.005 in both papers) and
+  ``query_points`` query samples per shape per step (2048 in ONet / ConvONet).
+* :class:`ShapeBatch` -- one training batch; :class:`ShapeBatchSampler` draws it with an explicit
+  ``torch.Generator`` (so a saved generator state repeats the batches, as the image sampler does).
+* :func:`front_facing` -- the partial observation of the evaluation: the surface points whose normal faces a
+  view direction ``v`` (``n . v > 0``; front-facing, not occlusion-tested).
+* :func:`surface_observation` -- SDF / occupancy samples made from an observed point cloud with normals
+  (the point itself, SDF 0, and points ``eps`` along +-n, SDF +-eps), the observation DeepSDF-style
+  test-time optimisation fits (DeepSDF builds the same kind of samples from depth maps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+
+from ..data.srn import SRNDataset
+from ..data.types import PointCloudSample
+from ..encoders3d import sample_input_points
+from ..errors import DataError
+
+
+@dataclass(frozen=True)
+class ShapeDataConfig:
+    """What a shape model sees of a scene (input point cloud) and how many query samples supervise it."""
+
+    input_points: int = 3000
+    input_noise: float = 0.005
+    query_points: int = 2048
+
+
+@dataclass
+class ShapeBatch:
+    """A batch of shapes: observed (noisy) surface points and supervised query points.
+
+    ``query_sdf`` is the signed distance (negative inside), ``query_occupancy`` 1 inside / 0 outside;
+    ``scene_index`` indexes the training split (auto-decoders)."""
+
+    scene_index: Int[Tensor, " batch"]
+    input_points: Float[Tensor, "batch point 3"]
+    query_points: Float[Tensor, "batch query 3"]
+    query_occupancy: Float[Tensor, "batch query"]
+    query_sdf: Float[Tensor, "batch query"]
+
+
+class ShapeCache:
+    """The point files of every scene of a split, read once each (float32 tensors)."""
+
+    def __init__(self, dataset: SRNDataset) -> None:
+        self.dataset = dataset
+        self._scenes: dict[int, PointCloudSample] = {}
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def scene(self, i: int) -> PointCloudSample:
+        if i not in self._scenes:
+            try:
+                self._scenes[i] = self.dataset.load_points(i)
+            except DataError as exc:
+                raise DataError(exc.path, f"{exc.problem} (3D presets need points.npz and sdf.npz per scene)") from None
+        return self._scenes[i]
+
+
+def draw_queries(
+    sample: PointCloudSample, count: int, generator: torch.Generator | None = None
+) -> tuple[Float[Tensor, "query 3"], Float[Tensor, " query"], Float[Tensor, " query"]]:
+    """``count`` query samples of one scene (without replacement when it has enough): points, occupancy, SDF."""
+    available = sample.query_points.shape[0]
+    if count <= available:
+        index = torch.randperm(available, generator=generator)[:count]
+    else:
+        index = torch.randint(available, (count,), generator=generator)
+    return sample.query_points[index], sample.query_occupancy[index], sample.query_sdf[index]
+
+
+class ShapeBatchSampler:
+    """Random training batches of ``scenes_per_batch`` shapes of a split (the trainer's ``sample()`` protocol)."""
+
+    def __init__(self, dataset: SRNDataset, data: ShapeDataConfig, scenes_per_batch: int, generator: torch.Generator) -> None:
+        self.cache = ShapeCache(dataset)
+        self.data = data
+        self.scenes_per_batch = scenes_per_batch
+        self.generator = generator
+
+    def sample(self) -> ShapeBatch:
+        num = len(self.cache)
+        scenes = torch.randperm(num, generator=self.generator)[: self.scenes_per_batch]
+        if len(scenes) < self.scenes_per_batch:  # fewer scenes than the batch: draw with replacement
+            scenes = torch.randint(num, (self.scenes_per_batch,), generator=self.generator)
+        inputs, points, occupancy, sdf = [], [], [], []
+        for i in scenes.tolist():
+            sample = self.cache.scene(i)
+            inputs.append(sample_input_points(sample.surface_points[None], self.data.input_points,
+                                              self.data.input_noise, self.generator)[0])
+            p, o, s = draw_queries(sample, self.data.query_points, self.generator)
+            points.append(p)
+            occupancy.append(o)
+            sdf.append(s)
+        return ShapeBatch(scenes.to(torch.long), torch.stack(inputs), torch.stack(points), torch.stack(occupancy),
+                          torch.stack(sdf))
+
+
+#: The view direction of the partial-observation protocol: from the front-left, above (unit vector).
+DEFAULT_VIEW: tuple[float, float, float] = (0.6, 0.5, 0.6245)
+
+
+def front_facing(
+    normals: Float[Tensor, "point 3"], view: tuple[float, float, float] = DEFAULT_VIEW
+) -> Bool[Tensor, " point"]:
+    """Which surface points face the direction ``view`` (pointing from the surface towards the viewer):
+    ``n . v > 0``. Back faces are dropped; self-occlusion is not tested."""
+    v = torch.tensor(view, dtype=normals.dtype)
+    return normals @ (v / v.norm()) > 0
+
+
+def surface_observation(
+    points: Float[Tensor, "point 3"], normals: Float[Tensor, "point 3"], eps: tuple[float, ...] = (0.01, 0.03)
+) -> tuple[Float[Tensor, "sample 3"], Float[Tensor, " sample"]]:
+    """Signed-distance samples of an observed oriented point cloud: each point with SDF 0 and, for each
+    ``e`` in ``eps``, ``p + e n`` (SDF ``+e``) and ``p - e n`` (SDF ``-e``); the SDF is exact to first order
+    near a smooth surface. Occupancy is ``sdf < 0``."""
+    unit = normals / normals.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    out_points, out_sdf = [points], [torch.zeros(points.shape[0], dtype=points.dtype)]
+    for e in eps:
+        out_points += [points + e * unit, points - e * unit]
+        out_sdf += [torch.full((points.shape[0],), e, dtype=points.dtype), torch.full((points.shape[0],), -e, dtype=points.dtype)]
+    return torch.cat(out_points), torch.cat(out_sdf)

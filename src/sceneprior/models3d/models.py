@@ -1,0 +1,503 @@
+"""3D-supervised shape models (FRAMEWORK.md §3, §7, §8): a latent -- one global code, or local codes on a grid /
+ground plane / three planes -- decoded into an occupancy logit or a signed distance at any query point.
+
+The four questions of FRAMEWORK.md §4, per kind:
+
+=================  ============================  ==========================  =====================================
+kind               latent codes                  obtained by                 decoder
+=================  ============================  ==========================  =====================================
+``deepsdf``        global code (table)           auto-decoding               concatenation ``[z, x]`` MLP -> SDF
+``occnet``         global code                   PointNet encoder            conditional BN (or FiLM) -> occupancy
+``convonet``       local codes: grid / plane(s)  local PointNet + U-Net      ``LocalDecoder`` (interpolation)
+``voxel-decoder``  global code -> N^3 x C grid   PointNet encoder or table   transposed 3D convs + ``LocalDecoder``
+=================  ============================  ==========================  =====================================
+
+Every model is a :class:`~sceneprior.models.SceneModel` (so the shared trainer, checkpoints and ``load_run``
+treat it like an image model) with a shape interface: :meth:`ShapeModel.shape_latent` (encode an input point
+cloud or look up the training table), :meth:`ShapeModel.decode` (values at query points), :meth:`ShapeModel.loss`
+on a :class:`~.batch.ShapeBatch`, :meth:`ShapeModel.fit_latent` (test-time latent optimisation, DeepSDF),
+:meth:`ShapeModel.batch_sampler` and :meth:`ShapeModel.preview` (the trainer's hooks).
+
+Losses: occupancy models minimise BCE-with-logits averaged over query points (ONet/ConvONet sum over points;
+the mean only rescales the gradient, which Adam ignores); SDF models minimise DeepSDF's L1 between
+``clamp(pred, +-delta)`` and ``clamp(sdf, +-delta)``, delta = 0.1, plus ``code_reg * mean ||z||_2`` (DeepSDF's
+regulariser, without its 100-epoch warm-up).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from ..encoders.autodecoder import AutoDecoder, AutoDecoderConfig
+from ..encoders3d import LocalPointNet, LocalPointNetConfig, PointNetEncoder, PointNetEncoderConfig, UNet2DConfig, UNet3DConfig
+from ..errors import ConfigError
+from ..models.base import LossOutput, SceneModel
+from ..representations import (
+    Bounds,
+    FeatureGrid,
+    FeaturePlanes,
+    GlobalDecoder,
+    GlobalDecoderConfig,
+    LocalDecoder,
+    LocalDecoderConfig,
+    VoxelDecoder,
+    VoxelDecoderConfig,
+)
+from .batch import ShapeBatch, ShapeBatchSampler, ShapeDataConfig
+
+OutputKind = Literal["occupancy", "sdf"]
+
+
+@dataclass
+class ShapeLatent:
+    """A batch of shape latents: a global ``code`` or local ``features`` (grid / planes)."""
+
+    code: Float[Tensor, "batch latent"] | None = None
+    features: FeatureGrid | FeaturePlanes | None = None
+
+    def detach(self) -> "ShapeLatent":
+        if self.features is None:
+            return ShapeLatent(code=None if self.code is None else self.code.detach())
+        return ShapeLatent(code=self.code, features=replace(self.features, features=self.features.features.detach()))
+
+    def floats_per_scene(self) -> int:
+        """Size of the latent representation of one scene (numbers)."""
+        if self.features is not None:
+            return int(self.features.features[0].numel())
+        return 0 if self.code is None else int(self.code.shape[-1])
+
+
+# ------------------------------------------------------------------------------------------------- configs
+
+
+def _bounds_for(metadata: dict) -> Bounds:
+    """Generator scenes: objects in [-0.5, 0.5]^3, rooms in [-1, 1]^3 (metadata ``category`` / ``scene_bounds``)."""
+    bounds = metadata.get("scene_bounds")
+    if bounds is not None:
+        flat = [abs(float(v)) for row in bounds for v in (row if isinstance(row, (list, tuple)) else [row])]
+        return Bounds(half_extent=max(flat))
+    return Bounds(half_extent=1.0 if metadata.get("category") == "rooms" else 0.5)
+
+
+@dataclass(frozen=True)
+class DeepSDFConfig:
+    """DeepSDF (Park et al. 2019): auto-decoder + concatenation decoder -> SDF.
+
+    CPU-sized defaults: latent 64 (paper 256), 6 x 128 layers with the skip at layer 3 (paper 8 x 512, skip at
+    4), no dropout (paper 0.2: a 6-minute run underfits long before it overfits); weight norm, tanh output,
+    codes ~ N(0, 1/sqrt(latent)) as in the paper."""
+
+    decoder: GlobalDecoderConfig = field(default_factory=lambda: GlobalDecoderConfig(
+        latent_dim=64, conditioning="concat", width=128, num_layers=6, skip_layers=(3,), dropout=0.0))
+    latent_init_std: float = 0.125
+    clamp: float = 0.1
+    code_reg: float = 1e-4
+    #: the observed cloud at test time (clean points with normals -> SDF samples); no noise
+    data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=3000, input_noise=0.0))
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def for_dataset(self, metadata: dict) -> "DeepSDFConfig":
+        return replace(self, bounds=_bounds_for(metadata))
+
+
+@dataclass(frozen=True)
+class OccNetConfig:
+    """Occupancy Networks (Mescheder et al. 2019): ResNet-PointNet -> global code -> conditional-BN decoder.
+
+    CPU-sized defaults: code 128 and PointNet width 128 (paper 512 / 512), decoder width 128 (paper 256),
+    5 blocks; input 300 points with noise 0.005 (as the paper's point-cloud completion)."""
+
+    encoder: PointNetEncoderConfig = field(default_factory=lambda: PointNetEncoderConfig(c_dim=128, hidden=128))
+    decoder: GlobalDecoderConfig = field(default_factory=lambda: GlobalDecoderConfig(
+        latent_dim=128, conditioning="cbatchnorm", width=128, num_blocks=5, dropout=0.0, weight_norm=False, tanh=False))
+    data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=300, input_noise=0.005))
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def for_dataset(self, metadata: dict) -> "OccNetConfig":
+        return replace(self, bounds=_bounds_for(metadata))
+
+
+@dataclass(frozen=True)
+class ConvONetConfig:
+    """Convolutional Occupancy Networks (Peng et al. 2020): local PointNet -> grid / ground plane / three planes
+    -> U-Net -> ``LocalDecoder``.
+
+    CPU-sized defaults: planes 32^2 with a depth-3 2D U-Net (paper 64^2, depth 4 on ShapeNet; 128^2, depth 5 on
+    rooms), grid 16^3 with a 2-level 3D U-Net (paper 32^3, 3 levels; 64^3, 4 levels on rooms); c_dim / hidden 32
+    as in the paper; input 3000 points with noise 0.005 (paper: 3000 on ShapeNet, 10k on rooms)."""
+
+    encoder: LocalPointNetConfig = field(default_factory=lambda: LocalPointNetConfig(
+        kind="triplane", plane_resolution=32, grid_resolution=16, unet2d=UNet2DConfig(depth=3),
+        unet3d=UNet3DConfig(num_levels=2, feature_maps=32)))
+    decoder: LocalDecoderConfig = field(default_factory=LocalDecoderConfig)
+    data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=3000, input_noise=0.005))
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def for_dataset(self, metadata: dict) -> "ConvONetConfig":
+        bounds = _bounds_for(metadata)
+        return replace(self, bounds=bounds, encoder=replace(self.encoder, bounds=bounds))
+
+
+@dataclass(frozen=True)
+class VoxelModelConfig:
+    """A global code decoded by transposed 3D convolutions into an ``N^3 x C`` feature grid (FRAMEWORK.md §3,
+    "Voxel grid"), read by trilinear interpolation and a small ``LocalDecoder`` -> occupancy. The code comes
+    from a PointNet encoder, or from an auto-decoder table when ``encoder`` is None.
+
+    CPU-sized defaults: code 128, grid 16^3 x 16 (base 128 channels), decoder width 32."""
+
+    encoder: PointNetEncoderConfig | None = field(default_factory=lambda: PointNetEncoderConfig(c_dim=128, hidden=128))
+    voxels: VoxelDecoderConfig = field(default_factory=lambda: VoxelDecoderConfig(
+        latent_dim=128, resolution=16, out_channels=16, base_channels=128, min_channels=32))
+    decoder: LocalDecoderConfig = field(default_factory=lambda: LocalDecoderConfig(c_dim=16, hidden=32))
+    latent_init_std: float = 0.01
+    #: weight of mean(z^2) for the auto-decoder table (and test-time optimisation)
+    code_reg: float = 1e-4
+    data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=300, input_noise=0.005))
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def for_dataset(self, metadata: dict) -> "VoxelModelConfig":
+        bounds = _bounds_for(metadata)
+        return replace(self, bounds=bounds, voxels=replace(self.voxels, bounds=bounds))
+
+
+# ------------------------------------------------------------------------------------------------- models
+
+
+@dataclass
+class FitConfig:
+    """Test-time latent optimisation (DeepSDF: 800 Adam steps, lr 5e-3 cut 10x at step 400, reg 1e-4 mean(z^2),
+    init N(0, 0.01)); the latent starts from ``init``: zeros, the mean training code, or a random N(0, 0.01)."""
+
+    steps: int = 200
+    lr: float = 5e-3
+    samples_per_step: int = 4096
+    init: Literal["zeros", "mean", "random"] = "mean"
+    reg: float = 1e-4
+    seed: int = 0
+
+
+class ShapeModel(SceneModel):
+    """Base class of the shape models; see the module docstring."""
+
+    output: OutputKind = "occupancy"
+    uses_rays = False
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    # ---------------------------------------------------------------- latents and values
+    @property
+    def bounds(self) -> Bounds:
+        return self.config.bounds
+
+    @property
+    def data(self) -> ShapeDataConfig:
+        return self.config.data
+
+    def encode_points(self, points: Float[Tensor, "batch point 3"]) -> ShapeLatent:
+        raise ConfigError(f"{type(self).__name__} has no encoder; fit a latent with test-time optimisation")
+
+    def shape_latent(self, batch: ShapeBatch) -> ShapeLatent:
+        """The latent used in training: the training table's entry of each scene, or the encoder's."""
+        if self.latents is not None:
+            return ShapeLatent(code=self.latents(batch.scene_index))
+        return self.encode_points(batch.input_points)
+
+    def decode(self, latent: ShapeLatent, points: Float[Tensor, "batch query 3"]) -> Float[Tensor, "batch query"]:
+        raise NotImplementedError
+
+    def field_fn(self, latent: ShapeLatent, index: int = 0):
+        """``points (N, 3) -> values (N,)`` of scene ``index`` of the batch (for meshing)."""
+        one = ShapeLatent(
+            code=None if latent.code is None else latent.code[index : index + 1],
+            features=None if latent.features is None else replace(
+                latent.features, features=latent.features.features[index : index + 1]),
+        )
+        return lambda points: self.decode(one, points[None])[0]
+
+    @property
+    def latent_dim(self) -> int:
+        raise ConfigError(f"{type(self).__name__} has no global latent code")
+
+    # ---------------------------------------------------------------- objectives
+    def value_loss(self, values: Tensor, occupancy: Tensor, sdf: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """BCE-with-logits against occupancy, or DeepSDF's clamped L1 against the SDF."""
+        if self.output == "sdf":
+            delta = self.config.clamp
+            l1 = (values.clamp(-delta, delta) - sdf.clamp(-delta, delta)).abs().mean()
+            inside = values < 0
+            return l1, {"l1": float(l1.detach()), "accuracy": float((inside == (sdf < 0)).float().mean())}
+        bce = F.binary_cross_entropy_with_logits(values, occupancy)
+        inside = values >= math.log(0.2 / 0.8)
+        truth = occupancy >= 0.5
+        iou = (inside & truth).sum() / (inside | truth).sum().clamp(min=1)
+        return bce, {"bce": float(bce.detach()), "iou": float(iou)}
+
+    def code_regularizer(self, code: Tensor) -> Tensor:
+        return code.pow(2).sum(-1).mean()
+
+    def loss(self, batch: ShapeBatch) -> LossOutput:
+        latent = self.shape_latent(batch)
+        values = self.decode(latent, batch.query_points)
+        total, terms = self.value_loss(values, batch.query_occupancy, batch.query_sdf)
+        if self.latents is not None and latent.code is not None and self.config.code_reg > 0:
+            reg = self.code_regularizer(latent.code)
+            total = total + self.config.code_reg * reg
+            terms["latent_reg"] = float(reg.detach())
+        return LossOutput(total=total, terms=terms, num_rays=batch.query_points.shape[0] * batch.query_points.shape[1])
+
+    # ---------------------------------------------------------------- inference
+    def fit_latent(
+        self, points: Float[Tensor, "sample 3"], sdf: Float[Tensor, " sample"], config: FitConfig = FitConfig()
+    ) -> tuple[ShapeLatent, list[float]]:
+        """Test-time optimisation of a global code (weights frozen) to explain SDF samples of one shape
+        (occupancy models fit ``sdf < 0`` on the samples off the surface). Returns the latent and the losses."""
+        if self.latents is None:
+            raise ConfigError(f"{type(self).__name__} has no auto-decoder table; use its encoder")
+        generator = torch.Generator().manual_seed(config.seed)
+        dim = self.latent_dim
+        if config.init == "mean":
+            code = self.latents.mean_code()[None].clone()
+        elif config.init == "random":
+            code = 0.01 * torch.randn(1, dim, generator=generator)
+        else:
+            code = torch.zeros(1, dim)
+        if self.output == "occupancy":
+            keep = sdf != 0
+            points, sdf = points[keep], sdf[keep]
+        occupancy = (sdf < 0).to(points.dtype)
+        code.requires_grad_(True)
+        optimizer = torch.optim.Adam([code], lr=config.lr)
+        flags = [p.requires_grad for p in self.parameters()]
+        was_training = self.training
+        self.eval()
+        for p in self.parameters():
+            p.requires_grad_(False)
+        losses = []
+        try:
+            for step in range(config.steps):
+                if step == config.steps // 2:  # DeepSDF cuts the rate 10x half-way
+                    for group in optimizer.param_groups:
+                        group["lr"] = config.lr / 10
+                count = min(config.samples_per_step, points.shape[0])
+                index = torch.randperm(points.shape[0], generator=generator)[:count]
+                values = self.decode(ShapeLatent(code=code), points[index][None])[0]
+                loss, _ = self.value_loss(values, occupancy[index], sdf[index])
+                loss = loss + config.reg * code.pow(2).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(float(loss.detach()))
+        finally:
+            for p, flag in zip(self.parameters(), flags):
+                p.requires_grad_(flag)
+            self.train(was_training)
+        return ShapeLatent(code=code.detach()), losses
+
+    # ---------------------------------------------------------------- trainer hooks
+    def batch_sampler(self, dataset, batch_config, generator: torch.Generator) -> ShapeBatchSampler:
+        """The trainer's batch source: ``batch_config.scenes_per_batch`` shapes per step (the rest of the
+        image batch settings do not apply)."""
+        return ShapeBatchSampler(dataset, self.data, batch_config.scenes_per_batch, generator)
+
+    def preview(self, dataset, count: int = 3, size: int = 64) -> Float[Tensor, "3 height width"]:
+        """TensorBoard image: per scene, the predicted inside-ness on the slices x=0, y=0, z=0 (grey = inside,
+        white = outside), the observed input points within one cell of each slice drawn in red."""
+        from .batch import ShapeCache
+
+        cache = ShapeCache(dataset)
+        was_training = self.training
+        self.eval()
+        s = self.bounds.half_extent
+        lin = torch.linspace(-s, s, size)
+        a, b = torch.meshgrid(lin, -lin, indexing="xy")  # image rows go down, the second axis up
+        rows = []
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for i in range(min(count, len(cache))):
+                sample = cache.scene(i)
+                from ..encoders3d import sample_input_points
+
+                observed = sample_input_points(sample.surface_points[None], self.data.input_points, self.data.input_noise, generator)
+                latent = self.encode_points(observed) if self.latents is None else self._preview_latent(sample)
+                tiles = []
+                for axis in range(3):
+                    others = [k for k in range(3) if k != axis]
+                    pts = torch.zeros(size * size, 3)
+                    pts[:, others[0]], pts[:, others[1]] = a.reshape(-1), b.reshape(-1)
+                    values = self.decode(latent, pts[None])[0].reshape(size, size)
+                    inside = values < 0 if self.output == "sdf" else values >= math.log(0.2 / 0.8)
+                    tile = torch.ones(3, size, size)
+                    tile[:, inside] = 0.55
+                    near = observed[0][(observed[0][:, axis]).abs() < 2 * s / size]
+                    col = ((near[:, others[0]] + s) / (2 * s) * (size - 1)).round().long().clamp(0, size - 1)
+                    row = ((s - near[:, others[1]]) / (2 * s) * (size - 1)).round().long().clamp(0, size - 1)
+                    tile[:, row, col] = torch.tensor([1.0, 0.0, 0.0])[:, None]
+                    tiles.append(tile)
+                rows.append(torch.cat(tiles, -1))
+        self.train(was_training)
+        return torch.cat(rows, -2)
+
+    def _preview_latent(self, sample) -> ShapeLatent:
+        from .batch import surface_observation
+
+        points, sdf = surface_observation(sample.surface_points, sample.surface_normals)
+        latent, _ = self.fit_latent(points, sdf, FitConfig(steps=30, lr=1e-2))
+        return latent
+
+
+class DeepSDF(ShapeModel):
+    """Auto-decoder + concatenation decoder -> signed distance (``tanh`` output, clamped L1)."""
+
+    output: OutputKind = "sdf"
+    modes = ("autodecode",)
+
+    def __init__(self, config: DeepSDFConfig, num_train_scenes: int) -> None:
+        super().__init__(config)
+        self.decoder = GlobalDecoder(config.decoder)
+        self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(config.decoder.latent_dim, config.latent_init_std))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.decoder.latent_dim
+
+    def code_regularizer(self, code: Tensor) -> Tensor:
+        return code.norm(dim=-1).mean()  # DeepSDF: the L2 norm, not squared
+
+    def decode(self, latent: ShapeLatent, points: Float[Tensor, "batch query 3"]) -> Float[Tensor, "batch query"]:
+        assert latent.code is not None
+        return self.decoder(points, latent.code)
+
+
+class OccNet(ShapeModel):
+    """PointNet encoder -> global code -> conditional batch norm (or FiLM) decoder -> occupancy logit."""
+
+    modes = ("encode",)
+
+    def __init__(self, config: OccNetConfig, num_train_scenes: int) -> None:
+        super().__init__(config)
+        if config.encoder.c_dim != config.decoder.latent_dim:
+            raise ConfigError(f"occnet: encoder c_dim {config.encoder.c_dim} != decoder latent_dim {config.decoder.latent_dim}")
+        self.encoder = PointNetEncoder(config.encoder)
+        self.decoder = GlobalDecoder(config.decoder)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.encoder.c_dim
+
+    def encode_points(self, points: Float[Tensor, "batch point 3"]) -> ShapeLatent:
+        return ShapeLatent(code=self.encoder(points))
+
+    def decode(self, latent: ShapeLatent, points: Float[Tensor, "batch query 3"]) -> Float[Tensor, "batch query"]:
+        assert latent.code is not None
+        return self.decoder(points, latent.code)
+
+
+class ConvONet(ShapeModel):
+    """Local PointNet -> U-Net-refined grid / ground plane / three planes -> local decoder -> occupancy logit."""
+
+    modes = ("encode",)
+
+    def __init__(self, config: ConvONetConfig, num_train_scenes: int) -> None:
+        super().__init__(config)
+        if config.encoder.c_dim != config.decoder.c_dim:
+            raise ConfigError(f"convonet: encoder c_dim {config.encoder.c_dim} != decoder c_dim {config.decoder.c_dim}")
+        self.encoder = LocalPointNet(replace(config.encoder, bounds=config.bounds))
+        self.decoder = LocalDecoder(config.decoder)
+
+    def encode_points(self, points: Float[Tensor, "batch point 3"]) -> ShapeLatent:
+        return ShapeLatent(features=self.encoder(points))
+
+    def decode(self, latent: ShapeLatent, points: Float[Tensor, "batch query 3"]) -> Float[Tensor, "batch query"]:
+        assert latent.features is not None
+        return self.decoder(points, latent.features)
+
+
+class VoxelShapeModel(ShapeModel):
+    """Global code (PointNet encoder or auto-decoder) -> transposed 3D convs -> ``N^3 x C`` grid -> local
+    decoder -> occupancy logit."""
+
+    def __init__(self, config: VoxelModelConfig, num_train_scenes: int) -> None:
+        super().__init__(config)
+        dim = config.voxels.latent_dim
+        if config.decoder.c_dim != config.voxels.out_channels:
+            raise ConfigError(f"voxel-decoder: decoder c_dim {config.decoder.c_dim} != grid channels {config.voxels.out_channels}")
+        self.encoder: PointNetEncoder | None = None
+        if config.encoder is not None:
+            if config.encoder.c_dim != dim:
+                raise ConfigError(f"voxel-decoder: encoder c_dim {config.encoder.c_dim} != latent_dim {dim}")
+            self.encoder = PointNetEncoder(config.encoder)
+        else:
+            self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(dim, config.latent_init_std))
+        self.modes = ("encode",) if self.encoder is not None else ("autodecode",)
+        self.voxels = VoxelDecoder(replace(config.voxels, bounds=config.bounds))
+        self.decoder = LocalDecoder(config.decoder)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.voxels.latent_dim
+
+    def encode_points(self, points: Float[Tensor, "batch point 3"]) -> ShapeLatent:
+        if self.encoder is None:
+            return super().encode_points(points)
+        return ShapeLatent(code=self.encoder(points))
+
+    def decode(self, latent: ShapeLatent, points: Float[Tensor, "batch query 3"]) -> Float[Tensor, "batch query"]:
+        features = latent.features
+        if features is None:
+            assert latent.code is not None
+            features = self.voxels(latent.code)
+        return self.decoder(points, features)
+
+    def field_fn(self, latent: ShapeLatent, index: int = 0):
+        if latent.features is None and latent.code is not None:  # decode the grid once, not per chunk
+            with torch.no_grad():
+                latent = ShapeLatent(code=latent.code, features=self.voxels(latent.code[index : index + 1]))
+            return lambda points: self.decoder(points[None], latent.features)[0]
+        return super().field_fn(latent, index)
+
+
+#: kind -> (config class, model class) of the shape models, merged into ``sceneprior.models.MODEL_KINDS``.
+SHAPE_KINDS: dict[str, tuple[type, type[ShapeModel]]] = {
+    "deepsdf": (DeepSDFConfig, DeepSDF),
+    "occnet": (OccNetConfig, OccNet),
+    "convonet": (ConvONetConfig, ConvONet),
+    "voxel-decoder": (VoxelModelConfig, VoxelShapeModel),
+}
+
+
+def is_shape_model(model: nn.Module) -> bool:
+    return isinstance(model, ShapeModel)
+
+
+def parameter_count(model: nn.Module, include_latents: bool = False) -> int:
+    """Trainable numbers of the networks (the auto-decoder table excluded unless asked: it grows with the data)."""
+    skip = set() if include_latents or getattr(model, "latents", None) is None else {id(p) for p in model.latents.parameters()}
+    return sum(p.numel() for p in model.parameters() if id(p) not in skip)
+
+
+def activation_memory(model: ShapeModel, batch: ShapeBatch) -> int:
+    """Bytes of the tensors autograd keeps for the backward pass of one training loss on ``batch`` (each
+    storage counted once): a device-independent measure of a training step's peak activation memory."""
+    seen: dict[int, int] = {}
+
+    def pack(t: Tensor) -> Tensor:
+        try:
+            storage = t.untyped_storage()
+            seen[storage.data_ptr()] = storage.nbytes()
+        except (RuntimeError, NotImplementedError):
+            seen[id(t)] = t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model.loss(batch)
+    return int(sum(seen.values()))
