@@ -29,3 +29,7 @@ class DataError(SceneError):
 
 class ConfigError(SceneError):
     """A configuration, preset name or command-line value is invalid."""
+
+
+class TrainingError(SceneError):
+    """Training cannot go on (e.g. a non-finite loss or gradient with ``--on-nonfinite stop``)."""
