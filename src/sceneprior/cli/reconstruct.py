@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"shipped model name, run folder or checkpoint file (default: {DEFAULT_MODEL})")
     p.add_argument("--out", default="reconstruction", help="output folder (default: ./reconstruction)")
     p.add_argument("--views", type=int, default=24, help="turntable views (default 24)")
-    p.add_argument("--resolution", type=int, default=128, help="side of the rendered views in pixels (default 128)")
+    p.add_argument("--resolution", type=int, default=None,
+                   help="side of the rendered views in pixels (default: the model's input resolution)")
     p.add_argument("--mesh-resolution", type=int, default=64, help="marching-cubes cells per axis (default 64)")
     p.add_argument("--no-mesh", action="store_true", help="skip the mesh")
     p.add_argument("--mode", default=None, choices=["encode", "autodecode", "encode+autodecode"],
@@ -39,7 +40,7 @@ def _check(args: argparse.Namespace) -> None:
 
     if not 1 <= args.views <= 360:
         raise ConfigError(f"--views must be in 1..360, got {args.views}")
-    if not 16 <= args.resolution <= 1024:
+    if args.resolution is not None and not 16 <= args.resolution <= 1024:
         raise ConfigError(f"--resolution must be in 16..1024, got {args.resolution}")
     if not 8 <= args.mesh_resolution <= 512:
         raise ConfigError(f"--mesh-resolution must be in 8..512, got {args.mesh_resolution}")

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"shipped model name, run folder or checkpoint file (default: {DEFAULT_MODEL})")
     p.add_argument("--views", type=int, default=24, help="turntable views (default 24)")
-    p.add_argument("--resolution", type=int, default=128, help="side of the rendered views (default 128)")
+    p.add_argument("--resolution", type=int, default=None,
+                   help="side of the rendered views (default: the model's input resolution)")
     p.add_argument("--mesh-resolution", type=int, default=48, help="marching-cubes cells per axis (default 48)")
     p.add_argument("--steps", type=int, default=100, help="auto-decoding steps (default 100)")
     p.set_defaults(func=run)

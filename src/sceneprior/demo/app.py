@@ -37,17 +37,20 @@ def _gradio():  # noqa: ANN202
 class DemoSession:
     """Holds the model and a folder for each upload's outputs (removed at exit)."""
 
-    def __init__(self, model: Any, views: int = 24, resolution: int = 128, mesh_resolution: int = 48, steps: int = 100) -> None:
+    def __init__(self, model: Any, views: int = 24, resolution: int | None = None, mesh_resolution: int = 48,
+                 steps: int = 100) -> None:
         from ..api import LoadedModel, load_model
 
         self.loaded: LoadedModel = model if isinstance(model, LoadedModel) else load_model(model)
         self.views = views
-        self.resolution = resolution
+        self.resolution = int(resolution or self.loaded.prior.resolution)
         self.mesh_resolution = mesh_resolution
         self.steps = steps
         self.root = Path(tempfile.mkdtemp(prefix="sceneprior-serve-"))
         self.lock = threading.Lock()  # one reconstruction at a time on a small CPU
         self.count = 0
+        #: outputs of this many latest uploads are kept (older ones are deleted; their files stop being served)
+        self.keep = 32
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -71,11 +74,13 @@ class DemoSession:
                 out = self.root / f"run{self.count:04d}"
                 config = OutputConfig(views=self.views, resolution=self.resolution, mesh_resolution=self.mesh_resolution)
                 result = write_reconstruction(rec, out, config)
+                for old in sorted(self.root.glob("run*"))[: -self.keep]:  # bounded disk use on a long-running server
+                    shutil.rmtree(old, ignore_errors=True)
         except SceneError as exc:
             raise gr.Error(_one_line(exc, path)) from None
         mesh = str(out / "mesh.glb") if "mesh" in result.files else None
-        first = rec.render(rec.orbit_cameras(1)[0], None, self.resolution, self.resolution)
-        near_far = tuple(_json(out)["depth_range"])
+        first = result.views[0]
+        near_far = result.depth_range
         depth = None if first.depth is None else to_uint8(depth_to_rgb(first.depth, *near_far))
         normals = None if first.normals is None else to_uint8(normals_to_rgb(first.normals))
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
@@ -96,12 +101,6 @@ class DemoSession:
         depth = None if view.depth is None else to_uint8(depth_to_rgb(view.depth, *state["near_far"]))
         normals = None if view.normals is None else to_uint8(normals_to_rgb(view.normals))
         return to_uint8(view.rgb), depth, normals
-
-
-def _json(out: Path) -> dict:
-    import json
-
-    return json.loads((out / "summary.json").read_text())
 
 
 def _one_line(exc: Exception, path: str) -> str:
@@ -151,7 +150,7 @@ def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
     return app
 
 
-def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24, resolution: int = 128,
+def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24, resolution: int | None = None,
           mesh_resolution: int = 48, steps: int = 100) -> None:
     """Build the app and serve it until interrupted."""
     gr = _gradio()

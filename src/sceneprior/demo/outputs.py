@@ -35,7 +35,8 @@ SUMMARY = "summary.json"
 @dataclass(frozen=True)
 class OutputConfig:
     views: int = 24
-    resolution: int = 128
+    #: side of the rendered views (None: the model's input resolution)
+    resolution: int | None = None
     mesh_resolution: int = 64
     elevation: float | None = None
     distance: float | None = None
@@ -49,6 +50,9 @@ class OutputResult:
     files: dict[str, list[str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the rendered turntable views (rgb, depth, normals in memory)
+    views: list = field(default_factory=list)
+    depth_range: tuple[float, float] = (0.0, 1.0)
 
 
 def depth_to_rgb(depth: np.ndarray, near: float, far: float) -> np.ndarray:
@@ -148,12 +152,14 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
     start = time.perf_counter()
     views = rec.turntable(config.views, config.elevation, config.distance, config.resolution)
     result.timings["render views"] = time.perf_counter() - start
-    say(f"rendered {len(views)} views at {config.resolution}x{config.resolution} in {result.timings['render views']:.2f} s")
+    size = views[0].rgb.shape[0]
+    say(f"rendered {len(views)} views at {size}x{size} in {result.timings['render views']:.2f} s")
 
     start = time.perf_counter()
     for sub in ("views", "depth", "normals"):
         (tmp / sub).mkdir()
     near, far = depth_range(views)
+    result.views, result.depth_range = views, (near, far)
     frames = []
     files["views"], files["depth"], files["normals"] = [], [], []
     for k, view in enumerate(views):
