@@ -1,8 +1,9 @@
 """Small building blocks of the image models, kept private to ``sceneprior.models``.
 
-The shared library parts (``sceneprior.fields``, ``sceneprior.conditioning``, ``sceneprior.renderers``) are being
-written concurrently; these minimal versions follow REFERENCE.md so the models work now, and are meant to be
-replaced by the shared ones when they land. Every function here is pure (fields are passed as callables).
+SRN and LFN use the shared :mod:`sceneprior.conditioning` (hypernetwork) and :mod:`sceneprior.renderers` (LSTM
+marcher, light field). pixelNeRF still uses the volume-rendering helpers below, written before the shared
+:mod:`sceneprior.renderers.volume` landed (they follow REFERENCE.md §3; swapping them is a follow-up that keeps
+checkpoints loadable, since these hold no parameters). Every function here is pure.
 """
 
 from __future__ import annotations
@@ -16,64 +17,6 @@ import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
-
-# ----------------------------------------------------------------------------------------- hypernetwork
-
-
-@dataclass
-class LayerParams:
-    weight: Float[Tensor, "batch out in"]
-    bias: Float[Tensor, "batch out"]
-
-
-class HyperNetwork(nn.Module):
-    """One MLP per target layer maps the latent z to that layer's weight and bias (SRN / LFN, REFERENCE.md §1-2):
-    Linear(latent→hidden) + LN + ReLU, ``hidden_layers - 1`` more hidden layers, then a linear output layer with
-    kaiming-normal init scaled by ``out_scale`` (0.1 in SRN and LFN)."""
-
-    def __init__(
-        self, target_layers: list[tuple[int, int]], latent_dim: int, hidden: int, hidden_layers: int = 1,
-        layer_norm_affine: bool = False, out_scale: float = 0.1,
-    ) -> None:
-        super().__init__()
-        self.target_layers = target_layers
-        nets = []
-        for fan_in, fan_out in target_layers:
-            layers: list[nn.Module] = []
-            previous = latent_dim
-            for _ in range(hidden_layers):
-                layers += [nn.Linear(previous, hidden), nn.LayerNorm(hidden, elementwise_affine=layer_norm_affine), nn.ReLU(inplace=True)]
-                previous = hidden
-            last = nn.Linear(previous, fan_in * fan_out + fan_out)
-            nn.init.kaiming_normal_(last.weight, a=0.0, nonlinearity="relu", mode="fan_in")
-            with torch.no_grad():
-                last.weight.mul_(out_scale)
-                # the predicted weights have a kaiming-like scale for the target layer's fan-in
-                last.bias.zero_()
-            layers.append(last)
-            nets.append(nn.Sequential(*layers))
-        self.nets = nn.ModuleList(nets)
-
-    def forward(self, z: Float[Tensor, "batch latent"]) -> list[LayerParams]:
-        out = []
-        for (fan_in, fan_out), net in zip(self.target_layers, self.nets):
-            flat = net(z)
-            weight = rearrange(flat[:, : fan_in * fan_out], "b (o i) -> b o i", o=fan_out, i=fan_in)
-            out.append(LayerParams(weight=weight, bias=flat[:, fan_in * fan_out :]))
-        return out
-
-
-def batched_mlp(
-    params: list[LayerParams], x: Float[Tensor, "batch point in"], norm_last: bool = True
-) -> Float[Tensor, "batch point out"]:
-    """Apply per-scene layers: Linear → LayerNorm(no affine) → ReLU for every layer (the last one too when
-    ``norm_last``, as in SRN's φ; LFN's last layer is linear)."""
-    for k, layer in enumerate(params):
-        x = torch.baddbmm(layer.bias[:, None, :], x, layer.weight.transpose(1, 2))
-        if k + 1 < len(params) or norm_last:
-            x = F.relu(F.layer_norm(x, x.shape[-1:]))
-    return x
-
 
 # ----------------------------------------------------------------------------------------- encodings, MLPs
 
@@ -188,41 +131,3 @@ def importance_samples(t: Tensor, weights: Tensor, count: int, perturb: bool) ->
     bins_below, bins_above = torch.gather(mids, -1, below), torch.gather(mids, -1, above)
     denom = torch.where(cdf_above - cdf_below < 1e-5, torch.ones_like(cdf_above), cdf_above - cdf_below)
     return (bins_below + (u - cdf_below) / denom * (bins_above - bins_below)).detach()
-
-
-# ----------------------------------------------------------------------------------------- LSTM ray marcher
-
-
-class LSTMRayMarcher(nn.Module):
-    """SRN's learned sphere tracer: an LSTMCell (hidden 16) reads the feature at the current point and a
-    Linear(hidden→1) gives a signed step length; forget-gate bias 1; hidden-state gradient clamped to ±10."""
-
-    def __init__(self, feature_dim: int, hidden: int = 16, steps: int = 10) -> None:
-        super().__init__()
-        self.steps = steps
-        self.cell = nn.LSTMCell(feature_dim, hidden)
-        with torch.no_grad():
-            self.cell.bias_ih[hidden : 2 * hidden].fill_(1.0)
-            self.cell.bias_hh[hidden : 2 * hidden].fill_(1.0)
-        self.out = nn.Linear(hidden, 1)
-        nn.init.normal_(self.out.weight, std=1e-3)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(
-        self, feature_fn: Callable[[Tensor], Tensor], origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"],
-        t_start: Float[Tensor, "batch ray"],
-    ) -> tuple[Float[Tensor, "batch ray 3"], Float[Tensor, "batch ray"]]:
-        batch, rays = t_start.shape
-        t = t_start[..., None]
-        state: tuple[Tensor, Tensor] | None = None
-        for _ in range(self.steps):
-            points = origins + t * dirs
-            features = feature_fn(points)
-            flat = rearrange(features, "b r c -> (b r) c")
-            h, c = self.cell(flat, state)
-            if h.requires_grad:
-                h.register_hook(lambda g: g.clamp(-10.0, 10.0))
-            state = (h, c)
-            step = rearrange(self.out(h), "(b r) 1 -> b r 1", b=batch)
-            t = t + step
-        return origins + t * dirs, t[..., 0]

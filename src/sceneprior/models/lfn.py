@@ -2,7 +2,8 @@
 
 A ray, in Plücker coordinates (d, o×d), goes straight to colour through a hypernetwork-conditioned MLP: one
 network evaluation per ray. φ: 6 → W, ``hidden_layers`` W → W (LayerNorm no affine + ReLU), linear W → 3; one
-hypernetwork MLP per φ layer (z → hidden, LayerNorm with affine, ReLU → parameters, output init kaiming/10).
+hypernetwork MLP per φ parameter tensor (z → hidden, LayerNorm with affine, ReLU → parameters, output init
+kaiming/10), from :mod:`sceneprior.conditioning`; rendering by :func:`sceneprior.renderers.light_field_render`.
 
 Defaults vs the paper: latent 128 (256), width 128 (256), 4 hidden layers (6), hypernetwork hidden 128 (256);
 colour through a sigmoid to [0, 1]. Loss = 200·MSE + 1·mean(z²) as in the paper. Auto-decoder by default
@@ -18,9 +19,9 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..conditioning import HyperNetwork, batched_mlp
 from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
-from ..geometry import plucker
-from ._parts import HyperNetwork, batched_mlp
+from ..renderers import light_field_render
 from .base import RayOutput, SceneLatent, SceneModel
 
 
@@ -45,7 +46,10 @@ class LFN(SceneModel):
         self.latent_weight = config.latent_weight
         width = config.width
         targets = [(6, width)] + [(width, width)] * config.hidden_layers + [(width, 3)]
-        self.hyper = HyperNetwork(targets, config.latent_dim, config.hyper_hidden, config.hyper_hidden_layers, layer_norm_affine=True)
+        # hyper_hidden_layers counts every hidden layer (LFN: 1); the shared HyperNetwork counts those after the
+        # first. LFN: LayerNorm with affine, separate MLPs for each layer's weight and bias.
+        self.hyper = HyperNetwork(targets, config.latent_dim, config.hyper_hidden, config.hyper_hidden_layers - 1,
+                                  init_scale=0.1, norm_affine=True, split_bias=True)
         if config.encoder is None:
             self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(config.latent_dim, config.latent_init_std))
             self.encoder = None
@@ -71,5 +75,5 @@ class LFN(SceneModel):
     def render_rays(self, latent: SceneLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
         assert latent.code is not None
         params = self.hyper(latent.code)
-        rgb = torch.sigmoid(batched_mlp(params, plucker(origins, dirs), norm_last=False))
-        return RayOutput(rgb=rgb)
+        light_field = lambda coords: torch.sigmoid(batched_mlp(params, coords, hidden_norm=True))  # noqa: E731
+        return RayOutput(rgb=light_field_render(light_field, origins, dirs).rgb)

@@ -8,7 +8,8 @@ Defaults vs the paper: latent 128 (256), φ width 128 (256), hypernetwork hidden
 width 128 (256); colour through a sigmoid to [0, 1] (the paper emits [-1, 1] linearly). Marching starts where
 the ray enters the bounding sphere of the scene (``scene_radius``) instead of 0.05 from the camera, so the
 marcher does not have to learn the long first step. Trained on random rays, not full images (rays are
-independent in SRN, so the objective is the same in expectation). Loss = 200·MSE + 1e-3·L_depth + 1·mean(z²),
+independent in SRN, so the objective is the same in expectation). The start is jittered by N(0, 5e-4²) in
+training, as in SRN. Hypernetwork and marcher are :mod:`sceneprior.conditioning` / :mod:`sceneprior.renderers`. Loss = 200·MSE + 1e-3·L_depth + 1·mean(z²),
 with L_depth = 1e4·mean(min(t, 0)²), as in the paper.
 """
 
@@ -20,8 +21,10 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..conditioning import HyperNetwork, batched_mlp
 from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
-from ._parts import HyperNetwork, LSTMRayMarcher, batched_mlp, ln_relu_mlp, ray_sphere_entry
+from ..renderers import LSTMRayMarcher, lstm_raymarch
+from ._parts import ln_relu_mlp, ray_sphere_entry
 from .base import RayOutput, SceneLatent, SceneModel
 
 
@@ -53,8 +56,10 @@ class SRN(SceneModel):
         self.latent_weight = config.latent_weight
         width = config.phi_width
         targets = [(3, width)] + [(width, width)] * (config.phi_layers - 1)
-        self.hyper = HyperNetwork(targets, config.latent_dim, config.hyper_hidden, config.hyper_hidden_layers)
-        self.marcher = LSTMRayMarcher(width, config.marcher_hidden, config.marcher_steps)
+        # hyper_hidden_layers counts every hidden layer (SRN: 2); the shared HyperNetwork counts those after the first
+        self.hyper = HyperNetwork(targets, config.latent_dim, config.hyper_hidden, config.hyper_hidden_layers - 1,
+                                  init_scale=0.1, norm_affine=False)
+        self.marcher = LSTMRayMarcher(width, config.marcher_hidden, config.marcher_steps, init_step_bias=0.0)
         sizes = [width] + [config.pixel_width] * (config.pixel_layers - 1) + [3]
         self.pixel_generator = ln_relu_mlp(sizes, norm_last=False)
         if config.encoder is None:
@@ -82,9 +87,10 @@ class SRN(SceneModel):
     def render_rays(self, latent: SceneLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
         assert latent.code is not None
         params = self.hyper(latent.code)
-        phi = lambda points: batched_mlp(params, points, norm_last=True)  # noqa: E731
+        phi = lambda points: batched_mlp(params, points, last_norm=True, last_activation=torch.relu)  # noqa: E731
         t_start = ray_sphere_entry(origins, dirs, self.config.scene_radius)
-        points, t = self.marcher(phi, origins, dirs, t_start)
-        rgb = torch.sigmoid(self.pixel_generator(phi(points)))
+        marched = lstm_raymarch(self.marcher, phi, origins, dirs, near=t_start, jitter=self.training)
+        t = marched.t
+        rgb = torch.sigmoid(self.pixel_generator(marched.features))
         depth_penalty = 1e4 * torch.clamp(t, max=0.0).pow(2).mean()
         return RayOutput(rgb=rgb, depth=t, extra_loss=self.config.depth_weight * depth_penalty)
