@@ -2,10 +2,11 @@
 
 ``sceneprior serve`` runs in a subprocess on a free port with a tiny untrained model; the browser uploads the
 bundled example, waits for the results, checks that the views, depth, normals and the 3D mesh viewer appear and that
-no request left localhost, and saves ``docs/images/demo_screenshot.png``. A second test opens a reconstruction's
+no request left localhost, and saves a screenshot. A second test opens a reconstruction's
 ``index.html`` from disk and checks that the self-contained mesh viewer draws the inlined mesh.
 
-Run it with ``SCENEPRIOR_DEMO_MODEL=<run folder>`` to take the screenshot with a trained model. It also passes with no
+With ``SCENEPRIOR_DEMO_MODEL=<run folder>`` the server uses that model and the screenshot is written to
+``docs/images/demo_screenshot.png``; with the tiny model it goes to a temporary folder (it would show noise). It also passes with no
 network at all: ``unshare -n sh -c "ip link set lo up; python -m pytest tests/test_serve_browser.py"``.
 
 Chromium must be installed (``apt-get install -y chromium``; ``.ci/run`` does it): without it these tests fail with
@@ -112,7 +113,7 @@ def _track_external(page, url: str) -> list[str]:
     return external
 
 
-def test_demo_upload_reconstruct_and_screenshot(server):
+def test_demo_upload_reconstruct_and_screenshot(server, tmp_path):
     sync_playwright = _require_browser()
     from sceneprior.api import example_images
 
@@ -129,7 +130,7 @@ def test_demo_upload_reconstruct_and_screenshot(server):
         page.locator("#run").click()
         # results: the novel view, depth and normals images and the 3D viewer's canvas
         for elem in ("#novel-view img", "#depth img", "#normals img", "#model-input img"):
-            page.wait_for_selector(elem, timeout=120_000, state="visible")
+            page.wait_for_selector(elem, timeout=400_000, state="visible")
         page.wait_for_selector("#mesh canvas", timeout=60_000, state="visible")
         page.wait_for_selector("#turntable video", timeout=60_000, state="attached")
         assert "Mesh:" in page.locator("#status").inner_text()
@@ -144,10 +145,12 @@ def test_demo_upload_reconstruct_and_screenshot(server):
             "(before) => { const i = document.querySelector('#novel-view img'); return i && i.src !== before; }",
             arg=before, timeout=60_000)
         page.wait_for_timeout(1500)
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        # the committed screenshot is retaken only with a trained model (the tiny one draws noise)
+        shot = SCREENSHOT if os.environ.get("SCENEPRIOR_DEMO_MODEL") else tmp_path / SCREENSHOT.name
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
         browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000
     assert not external, f"the page tried to reach other hosts: {external[:5]}"
     assert not errors, errors
 

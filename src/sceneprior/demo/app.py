@@ -86,8 +86,8 @@ class DemoSession:
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
         status = " ".join(result.notes) + f" Timings: {timings}."
         state = {"rec": rec, "near_far": near_far}
-        return (to_uint8(rec.images[0].permute(1, 2, 0).numpy()), str(out / "turntable.mp4"), mesh,
-                to_uint8(first.rgb), depth, normals, status, state, 0.0, float(rec.prior.elevation_deg))
+        return (_big(to_uint8(rec.images[0].permute(1, 2, 0).numpy())), str(out / "turntable.mp4"), mesh,
+                _big(to_uint8(first.rgb)), _big(depth), _big(normals), status, state, 0.0, float(rec.prior.elevation_deg))
 
     def render_view(self, state: dict | None, azimuth: float, elevation: float) -> tuple[Any, Any, Any]:
         from .outputs import depth_to_rgb, normals_to_rgb
@@ -100,7 +100,15 @@ class DemoSession:
             view = rec.view(azimuth, elevation, None, self.resolution)
         depth = None if view.depth is None else to_uint8(depth_to_rgb(view.depth, *state["near_far"]))
         normals = None if view.normals is None else to_uint8(normals_to_rgb(view.normals))
-        return to_uint8(view.rgb), depth, normals
+        return _big(to_uint8(view.rgb)), _big(depth), _big(normals)
+
+
+def _big(image: np.ndarray | None, size: int = 256) -> np.ndarray | None:
+    """Nearest-neighbour upscaling by an integer factor to about ``size`` pixels (small renders stay crisp)."""
+    if image is None:
+        return None
+    factor = max(1, size // max(image.shape[:2]))
+    return np.repeat(np.repeat(image, factor, 0), factor, 1)
 
 
 def _one_line(exc: Exception, path: str) -> str:
@@ -168,4 +176,4 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24
         session.close()
 
 
-__all__ = ["DemoSession", "MAX_UPLOAD_MB", "build_app", "serve", "np"]
+__all__ = ["DemoSession", "MAX_UPLOAD_MB", "build_app", "serve"]
