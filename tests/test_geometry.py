@@ -159,3 +159,14 @@ def test_batched_shapes(batch):
     K = intrinsics_matrix(10.0, 10.0, 4.0, 3.0, dtype=torch.float64).expand(*batch, 3, 3).clone()
     o, d, z = get_rays(pose, K, 6, 8)
     assert o.shape == (*batch, 6, 8, 3) and d.shape == (*batch, 6, 8, 3) and z.shape == (*batch, 6, 8)
+
+
+def test_unproject_depth_batched_equals_per_view():
+    g = torch.Generator().manual_seed(5)
+    poses = torch.stack([random_pose(g) for _ in range(3)])
+    K = intrinsics_matrix(40.0, 40.0, 8.0, 6.0, dtype=torch.float64).expand(3, 3, 3).clone()
+    depth = 1.0 + torch.rand(3, 12, 16, generator=g, dtype=torch.float64)
+    batched = unproject_depth(depth, poses, K)
+    assert batched.shape == (3, 12, 16, 3)
+    for i in range(3):
+        assert torch.allclose(batched[i], unproject_depth(depth[i], poses[i], K[i]))

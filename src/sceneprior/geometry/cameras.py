@@ -196,7 +196,7 @@ def unproject_depth(
 ) -> Float[Tensor, "*batch height width 3"]:
     """World points of every pixel of a z-depth map."""
     height, width = depth.shape[-2:]
-    uv = pixel_centers(height, width, dtype=depth.dtype, device=depth.device)
+    uv = pixel_centers(height, width, dtype=depth.dtype, device=depth.device).expand(*depth.shape, 2)
     dirs_cam = camera_directions(uv, K[..., None, None, :, :]) * depth.unsqueeze(-1)
     rotation = cam2world[..., None, None, :3, :3]
     return (rotation @ dirs_cam.unsqueeze(-1)).squeeze(-1) + cam2world[..., None, None, :3, 3]
