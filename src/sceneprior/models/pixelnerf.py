@@ -16,6 +16,7 @@ cheaper: see :meth:`PixelAlignedField.project_features`).
 Defaults vs the paper: feature channels 32+32+64+128 = 256 (512), width 64 (512), samples 32 / 16 / 8
 (64 / 16 / 16). ``xyz_frame="view"`` feeds the full view-space point (the paper text); pixelNeRF's code uses
 the rotated point without translation (``"rotated"``), which only differs when camera distances vary.
+Rendering is :func:`sceneprior.renderers.volume_render` (pixelNeRF's sampling is its default scheme).
 Near/far come from the scene bounds (metadata ``scene_bounds``) by a ray–box test instead of fixed numbers.
 """
 
@@ -26,12 +27,14 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange, repeat
+from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
-from ._parts import ResnetBlockFC, composite, importance_samples, positional_encoding, ray_aabb, stratified_samples
+from ..fields.base import FieldFn, FieldOutput
+from ..renderers import VolumeRenderConfig, ray_aabb, volume_render
+from ._parts import ResnetBlockFC, positional_encoding
 from .base import RayOutput, SceneLatent, SceneModel
 
 
@@ -115,54 +118,46 @@ class PixelNeRF(SceneModel):
             cam2world=cam2world, intrinsics=intrinsics, image_size=(images.shape[-2], images.shape[-1]),
         )
 
-    def _query(self, net: PixelAlignedField, latent: SceneLatent, points: Tensor, dirs: Tensor) -> tuple[Tensor, Tensor]:
-        """σ and rgb at world ``points`` (b, N, 3) seen along unit ``dirs`` (b, N, 3)."""
+    def _field(self, net: PixelAlignedField, latent: SceneLatent) -> FieldFn:
+        """The field of ``net`` conditioned on the latent's source views, as a callable for the renderer; the
+        feature maps are projected once here, not per chunk of points."""
         assert latent.feature_maps is not None and latent.cam2world is not None and latent.intrinsics is not None
         assert latent.image_size is not None
-        batch, views = latent.cam2world.shape[:2]
+        batch = latent.cam2world.shape[0]
         rotation = latent.cam2world[:, :, None, :3, :3]  # b v 1 3 3
         centre = latent.cam2world[:, :, None, :3, 3]
-        p = points[:, None]
-        x_cam = ((p - centre).unsqueeze(-2) @ rotation).squeeze(-2)  # R^T (p - c): b v N 3
-        d_cam = (dirs[:, None].unsqueeze(-2) @ rotation).squeeze(-2)
         K = latent.intrinsics[:, :, None]
-        z = x_cam[..., 2].clamp(min=1e-4)
-        u = K[..., 0, 0] * x_cam[..., 0] / z + K[..., 0, 2]
-        v = K[..., 1, 1] * x_cam[..., 1] / z + K[..., 1, 2]
         height, width = latent.image_size
-        grid = torch.stack([u / width * 2.0 - 1.0, v / height * 2.0 - 1.0], -1)  # pixel edges at ±1
         maps = net.project_features(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w"))
-        grid = rearrange(grid, "b v n two -> (b v) n 1 two")
-        sampled = F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        features = rearrange(sampled, "(b v) c n 1 -> b v n c", b=batch)
-        xyz = x_cam if self.config.xyz_frame == "view" else (p.unsqueeze(-2) @ rotation).squeeze(-2)
-        return net(xyz, d_cam, features)
 
-    def _march(self, net: PixelAlignedField, latent: SceneLatent, origins, dirs, t, far):
-        points = origins[:, :, None] + t[..., None] * dirs[:, :, None]
-        samples = t.shape[-1]
-        flat_points = rearrange(points, "b r s c -> b (r s) c")
-        flat_dirs = rearrange(repeat(dirs, "b r c -> b r s c", s=samples), "b r s c -> b (r s) c")
-        sigma, rgb = self._query(net, latent, flat_points, flat_dirs)
-        sigma = rearrange(sigma, "b (r s) -> b r s", s=samples)
-        rgb = rearrange(rgb, "b (r s) c -> b r s c", s=samples)
-        return composite(t, sigma, rgb, far, self.config.white_background)
+        def field(points: Tensor, dirs: Tensor) -> FieldOutput:
+            p = points[:, None]
+            x_cam = ((p - centre).unsqueeze(-2) @ rotation).squeeze(-2)  # R^T (p - c): b v N 3
+            d_cam = (dirs[:, None].unsqueeze(-2) @ rotation).squeeze(-2)
+            z = x_cam[..., 2].clamp(min=1e-4)
+            u = K[..., 0, 0] * x_cam[..., 0] / z + K[..., 0, 2]
+            v = K[..., 1, 1] * x_cam[..., 1] / z + K[..., 1, 2]
+            grid = torch.stack([u / width * 2.0 - 1.0, v / height * 2.0 - 1.0], -1)  # pixel edges at ±1
+            grid = rearrange(grid, "b v n two -> (b v) n 1 two")
+            sampled = F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)
+            features = rearrange(sampled, "(b v) c n 1 -> b v n c", b=batch)
+            xyz = x_cam if self.config.xyz_frame == "view" else (p.unsqueeze(-2) @ rotation).squeeze(-2)
+            sigma, rgb = net(xyz, d_cam, features)
+            return FieldOutput(density=sigma[..., None], rgb=rgb)
+
+        return field
 
     def render_rays(self, latent: SceneLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
         config = self.config
         near, far, _ = ray_aabb(origins, dirs, self.box_min, self.box_max)
-        perturb = self.training
-        t_coarse = stratified_samples(near, far, config.coarse_samples, perturb)
-        coarse = self._march(self.coarse, latent, origins, dirs, t_coarse, far)
-        extra = [t_coarse]
-        if config.importance_samples > 0:
-            extra.append(importance_samples(t_coarse, coarse.weights, config.importance_samples, perturb))
-        if config.depth_samples > 0:
-            noise = torch.randn(*near.shape, config.depth_samples) * config.depth_std
-            t_depth = (coarse.depth.detach()[..., None] + noise)
-            extra.append(torch.minimum(torch.maximum(t_depth, near[..., None]), far[..., None]))
-        t_fine, _ = torch.sort(torch.cat(extra, -1), -1)
-        fine = self._march(self.fine, latent, origins, dirs, t_fine, far)
+        render_config = VolumeRenderConfig(
+            num_coarse=config.coarse_samples, num_fine=config.importance_samples, num_depth_jitter=config.depth_samples,
+            depth_jitter_std=config.depth_std, perturb=self.training,
+            background=1.0 if config.white_background else None, last_interval="far",
+        )
+        fine = volume_render(self._field(self.coarse, latent), origins, dirs, near, far, render_config,
+                             fine_field=self._field(self.fine, latent))
+        coarse = fine.coarse if fine.coarse is not None else fine
         # expected depth of background rays is meaningless: report the depth of what was hit
-        depth = fine.depth / fine.opacity.clamp(min=1e-6)
-        return RayOutput(rgb=fine.rgb, depth=depth, opacity=fine.opacity, rgb_coarse=coarse.rgb)
+        depth = fine.normalized_depth()
+        return RayOutput(rgb=fine.rgb, depth=depth, opacity=fine.opacity, rgb_coarse=coarse.rgb if fine.coarse is not None else None)
