@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from sceneprior.encoders import (
     AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder, FeatureMapEncoder, FeatureMapEncoderConfig,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on the shared 2-core machine two threads spin against other jobs (up to 8x slower)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def test_global_encoder_gives_one_latent_per_image_for_any_size():

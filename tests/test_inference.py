@@ -14,13 +14,21 @@ from sceneprior.models.lfn import LFN
 from sceneprior.training import BatchConfig, TrainConfig, load_run, open_split, train
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on the shared 2-core machine two threads spin against other jobs (up to 8x slower)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def trained_lfn(tmp_path_factory):
     from image_model_toys import write_toy_dataset
 
     root = tmp_path_factory.mktemp("inference")
     data = write_toy_dataset(root / "data", {"train": 6, "test": 1}, views=6, size=16)
-    torch.set_num_threads(1)
     config = TrainConfig(data=str(data), preset="lfn", steps=300, seed=0, lr=1e-3, latent_lr=1e-2,
                          batch=BatchConfig(6, 2, 256, (1,)), image_every=0, checkpoint_every=0, progress=False,
                          model_overrides={"latent_dim": 32, "width": 32, "hyper_hidden": 32, "hidden_layers": 2})

@@ -12,6 +12,15 @@ from sceneprior.models.configs import to_plain
 from sceneprior.training import BatchConfig, BatchSampler, SplitCache, make_optimizer, open_split
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on the shared 2-core machine two threads spin against other jobs (up to 8x slower)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def toy_data(tmp_path_factory):
     from image_model_toys import write_toy_dataset
