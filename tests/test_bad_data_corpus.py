@@ -274,6 +274,14 @@ def transforms_not_utf8(tmp: Path):
     return root, "transforms_train.json"
 
 
+def transforms_json_missing_frames(tmp: Path):
+    root = blender(tmp)
+    for split in ("train", "test"):
+        (root / f"transforms_{split}.json").unlink()
+    (root / "transforms.json").write_text(json.dumps({"camera_angle_x": 0.69, "frame": []}))
+    return root, "transforms.json"
+
+
 def transforms_frames_is_object(tmp: Path):
     root = blender(tmp)
     edit_transforms(root, lambda d: d.update(frames={"0": d["frames"][0]}))
@@ -352,7 +360,7 @@ ERRORS = [
     intrinsics_negative_focal, intrinsics_nan, intrinsics_zero_size, intrinsics_principal_point_outside,
     intrinsics_is_a_directory, mixed_sizes_three_ways, rgb_folder_empty, metadata_is_a_list,
     metadata_negative_depth_scale, transforms_top_level_list, transforms_empty_file, transforms_not_utf8,
-    transforms_frames_is_object, transforms_file_path_is_number, transforms_width_is_string,
+    transforms_json_missing_frames, transforms_frames_is_object, transforms_file_path_is_number, transforms_width_is_string,
     transforms_angle_in_degrees, transforms_matrix_row_of_strings, transforms_reflected_matrix,
 ]
 CONVERSIONS = [gray_images, gray16_images, rgb16_images, rgba_images, palette_images, gray_alpha_and_bilevel_mixed]
@@ -371,7 +379,8 @@ def _run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 def _train_argv(data: Path, out: Path) -> list[str]:
     return ["train", "--preset", "lfn", "--data", str(data), "--out", str(out), "--steps", "1", "--batch-size", "1",
-            "--rays", "16", "--image-every", "0", "--checkpoint-every", "0", "--no-progress"]
+            "--rays", "16", "--image-every", "0", "--checkpoint-every", "0", "--no-progress",
+            "--model-override=latent_dim=8", "--model-override=width=16", "--model-override=hyper_hidden=16"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__ for c in CASES])
@@ -405,3 +414,16 @@ def test_converted_modes_load_as_rgb_in_unit_range(tmp_path: Path):
         views = open_dataset(path)[0]
         assert views.images.shape[1] == 3 and views.images.dtype.is_floating_point
         assert 0.0 <= float(views.images.min()) and float(views.images.max()) <= 1.0
+
+
+@pytest.mark.parametrize("case", [intrinsics_nan, png_claims_100000_squared], ids=lambda c: c.__name__)
+def test_train_with_loader_workers_refuses_in_one_line(case: Callable, tmp_path: Path, capsys):
+    """Errors found in a DataLoader worker (which reads lazily) reach the user as the same one line."""
+    path, culprit = case(tmp_path)
+    for view in sorted((tmp_path / "data" / "spheres_train" / "000000" / "rgb").iterdir()):
+        if case is png_claims_100000_squared:  # every view, so that the first batch meets one
+            view.write_bytes(png_bytes(100_000, 100_000, 8, 2))
+    code, out, err = _run(_train_argv(path, tmp_path / "run") + ["--workers", "1"], capsys)
+    lines = err.strip().splitlines()
+    expected = "over the limit" if case is png_claims_100000_squared else culprit  # whichever view comes first
+    assert code != 0 and len(lines) == 1 and expected in lines[0] and "Traceback" not in out + err, err

@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=float, default=None, help="train for this many minutes (wall clock)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint of --out")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=None, help="scenes per batch (preset default otherwise)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="scenes per step over all processes (the global batch; preset default otherwise)")
     p.add_argument("--rays", type=int, default=None, help="rays per scene per step (ray-based models)")
     p.add_argument("--target-views", type=int, default=None, help="target views per scene per step")
     p.add_argument("--all-rays", action="store_true", help="draw rays from whole images even where the preset "
@@ -32,10 +33,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--image-every", type=int, default=500, help="steps between held-out image grids (0: never)")
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--keep", type=int, default=3, help="checkpoints kept")
+    p.add_argument("--model-override", action="append", default=[], metavar="FIELD=JSON",
+                   help="replace a field of the preset's model config, e.g. --model-override width=64 (repeatable)")
+    p.add_argument("--log-every", type=int, default=10, help="steps between logged losses (metrics.jsonl, TensorBoard)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="loader processes reading each batch's views from disk (0: hold the training split in memory)")
+    p.add_argument("--on-nonfinite", choices=["stop", "skip"], default="stop",
+                   help="a NaN/Inf loss or gradient stops the run (default) or skips the batch (counted, logged)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda (each torchrun process uses GPU LOCAL_RANK, NCCL) or auto; see docs/DISTRIBUTED.md")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: fastest on a shared machine, where spinning threads collide)")
     p.set_defaults(func=run)
+
+
+def _overrides(items: list[str]) -> dict | None:
+    """``["width=64", "encoder={...}"]`` -> ``{"width": 64, "encoder": {...}}`` (values are JSON, else strings)."""
+    import json
+
+    from ..errors import ConfigError
+
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--model-override {item!r}: expected FIELD=VALUE")
+        try:
+            out[name] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name] = text
+    return out or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
             object_bbox_rays=defaults.object_bbox_rays and not args.all_rays,
         ),
         image_size=args.image_size, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
-        keep_checkpoints=args.keep, progress=not args.no_progress,
+        keep_checkpoints=args.keep, progress=not args.no_progress, log_every=max(1, args.log_every),
+        workers=args.workers, on_nonfinite=args.on_nonfinite, device=args.device,
+        model_overrides=_overrides(args.model_override),
     )
     result = train(args.out, config, resume=args.resume)
     last = result.losses[-1][1] if result.losses else float("nan")
+    if not result.is_main:  # under torchrun, rank 0 reports
+        return 0
     print(f"trained {args.preset} to step {result.step}: last loss {last:.5g}, {result.steps_per_second:.2f} steps/s, "
           f"{result.rays_per_second:.0f} rays/s; checkpoint {result.checkpoint}")
     return 0

@@ -111,6 +111,18 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(meta["step"], model_state, optimizer_state, rng, meta["run_config"], meta.get("extra", {}))
 
 
+def remove_temporaries(run_dir: str | Path) -> list[Path]:
+    """Delete the temporary files of writes that a kill cut short (``.<name>.<random>.tmp`` next to the
+    checkpoints and config.json); the files they were replacing are intact. Returns what was removed."""
+    removed = []
+    for folder in (Path(run_dir), checkpoint_dir(run_dir)):
+        if folder.is_dir():
+            for path in folder.glob(".*.tmp"):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1][1] if found else None

@@ -1,10 +1,15 @@
 """The training loop shared by every image model: random batches, Adam, tqdm progress (loss, rays/s),
-TensorBoard scalars and image grids of held-out views, atomic safetensors checkpoints, exact resume."""
+TensorBoard scalars and image grids of held-out views, atomic safetensors checkpoints, exact resume.
+
+Several processes (``torchrun``) train one model with DDP: see :mod:`sceneprior.training.distributed` and
+``docs/DISTRIBUTED.md``. A non-finite loss or gradient never updates the weights: the step is reported with its
+scenes and then skipped (``on_nonfinite="skip"``, counted and logged) or stops the run (``"stop"``, the default)."""
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +18,22 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
+from ..data.datasets import detect_format
+from ..errors import ConfigError, TrainingError
 from ..models import SceneModel, build_model, get_preset, model_config_from_plain
 from ..models.configs import from_plain, to_plain
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from .data import BatchConfig, BatchSampler, SplitCache, dataset_metadata, open_split, scene_bounds
+from .checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries, save_checkpoint
+from .data import BatchConfig, SplitCache, dataset_metadata, open_split, scene_bounds
+from .distributed import (
+    DistContext,
+    ShardedBatches,
+    batch_to,
+    gather_cpu_tensors,
+    init_distributed,
+    reduce_sum,
+    shutdown,
+    wrap_model,
+)
 
 
 @dataclass
@@ -41,6 +57,14 @@ class TrainConfig:
     progress: bool = True
     #: fields of the preset's model config to replace (plain JSON values, e.g. {"width": 64})
     model_overrides: dict | None = None
+    #: loader processes that read each batch's views from disk (0: the split is held in memory)
+    workers: int = 0
+    #: what a non-finite loss or gradient does: "stop" the run, or "skip" the batch (counted, logged)
+    on_nonfinite: str = "stop"
+    #: a run that has skipped more batches than this stops
+    max_skipped: int = 100
+    #: "cpu", "cuda" (each process its own GPU, LOCAL_RANK) or "auto"
+    device: str = "cpu"
 
 
 @dataclass
@@ -106,10 +130,46 @@ class TrainResult:
     rays_per_second: float
     steps_per_second: float
     checkpoint: Path | None
+    #: batches skipped for a non-finite loss or gradient (over the whole run, resumes included)
+    skipped: int = 0
+    #: the trained model (this process's replica; identical on every process)
+    model: SceneModel | None = None
+    #: whether this process is rank 0 (the one that writes and prints)
+    is_main: bool = True
 
 
-def _rng_state(generator: torch.Generator) -> dict[str, Tensor]:
-    return {"torch": torch.get_rng_state(), "sampler": generator.get_state()}
+def _rng_state(ctx: DistContext, step: int) -> dict[str, Tensor]:
+    """RNG states of every process (``torch`` is rank 0's, ``torch.rank<r>`` the others', ``cuda.rank<r>`` on
+    GPUs) and the step batch plans continue from (``sampler``; plans depend only on seed and step). A collective:
+    every process calls it."""
+    states = gather_cpu_tensors(torch.get_rng_state(), ctx)
+    out = {"torch": states[0], "sampler": torch.tensor([step], dtype=torch.int64)}
+    out.update({f"torch.rank{r}": state for r, state in enumerate(states) if r > 0})
+    if ctx.device.type == "cuda":
+        cuda = gather_cpu_tensors(torch.cuda.get_rng_state(ctx.device), ctx)
+        out.update({f"cuda.rank{r}": state for r, state in enumerate(cuda)})
+    return out
+
+
+def _restore_rng(rng: dict[str, Tensor], ctx: DistContext, seed: int) -> None:
+    key = "torch" if ctx.rank == 0 else f"torch.rank{ctx.rank}"
+    if key in rng:
+        torch.set_rng_state(rng[key])
+    else:  # resumed with more processes than saved: a fresh stream for this one
+        torch.manual_seed(seed * 1009 + ctx.rank)
+    if ctx.device.type == "cuda" and f"cuda.rank{ctx.rank}" in rng:
+        torch.cuda.set_rng_state(rng[f"cuda.rank{ctx.rank}"], ctx.device)
+
+
+def _nonfinite(loss: Tensor, model: SceneModel) -> str | None:
+    """Why this process's step must not be taken (a non-finite loss or gradient), or None."""
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        return f"loss is {value}"
+    for name, p in model.named_parameters():
+        if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
+            return f"gradient of {name} is not finite"
+    return None
 
 
 def _image_grid(model: SceneModel, val: SplitCache | None, train: SplitCache, config: TrainConfig) -> Tensor | None:
@@ -135,18 +195,30 @@ def _image_grid(model: SceneModel, val: SplitCache | None, train: SplitCache, co
 
 
 def train(run_dir: str | Path, config: TrainConfig, resume: bool = False) -> TrainResult:
-    """Train the preset of ``config`` into ``run_dir`` (checkpoints/, tb/, config.json, metrics.jsonl)."""
-    from torch.utils.tensorboard import SummaryWriter
-    from tqdm import tqdm
-
+    """Train the preset of ``config`` into ``run_dir`` (checkpoints/, tb/, config.json, metrics.jsonl). Under
+    ``torchrun`` every process calls this; rank 0 alone writes."""
     run_dir = Path(run_dir)
     if config.steps is None and config.minutes is None:
         raise ConfigError("give --steps or --minutes")
-    train_split = open_split(config.data, "train", config.image_size)
+    if config.on_nonfinite not in ("skip", "stop"):
+        raise ConfigError(f"on_nonfinite must be 'skip' or 'stop', got {config.on_nonfinite!r}")
+    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
+    ctx = init_distributed(config.device)
     try:
-        val_split = open_split(config.data, "val", config.image_size)
-    except Exception:  # noqa: BLE001 - a dataset without a val split trains too (grids show training scenes)
-        val_split = None
+        return _train(run_dir, config, resume, ctx)
+    finally:
+        if owns_group:
+            shutdown(ctx)
+
+
+def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -> TrainResult:
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm import tqdm
+    train_split = open_split(config.data, "train", config.image_size)
+    # a dataset without a val split trains too (grids show training scenes); a val split that is broken is an error
+    location = detect_format(config.data)
+    has_val = location.format == "srn-root" and "val" in location.splits
+    val_split = open_split(config.data, "val", config.image_size) if has_val else None
     metadata = dataset_metadata(config.data)
     train_cache = SplitCache(train_split)
     val_cache = SplitCache(val_split) if val_split is not None else None
@@ -163,6 +235,8 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False) -> Tra
         if config.minutes is not None:
             run.train.minutes = config.minutes
         run.train.progress = config.progress
+        for name in ("workers", "on_nonfinite", "max_skipped", "device", "log_every"):  # no effect on the numbers
+            setattr(run.train, name, getattr(config, name))
         config = run.train
     else:
         if run_dir.exists() and any(run_dir.glob("checkpoints/step_*.safetensors")):
@@ -170,72 +244,121 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False) -> Tra
         run = make_run_config(config, len(train_split), metadata)
 
     torch.manual_seed(config.seed)
-    model = build_model(run.kind, run.model, run.num_train_scenes)
+    model = build_model(run.kind, run.model, run.num_train_scenes).to(ctx.device)
     model.train()
     optimizer = make_optimizer(model, config.lr, config.latent_lr)
-    generator = torch.Generator().manual_seed(config.seed + 1)
+    skipped = 0
+    if ctx.rank > 0:  # the same initial weights (DDP broadcasts rank 0's), another stream for stochastic rendering
+        torch.manual_seed(config.seed * 1009 + ctx.rank)
     if checkpoint is not None:
         model.load_state_dict(ckpt.model_state)
         if ckpt.optimizer_state is not None:
             optimizer.load_state_dict(ckpt.optimizer_state)
-        torch.set_rng_state(ckpt.rng["torch"])
-        generator.set_state(ckpt.rng["sampler"])
+        _restore_rng(ckpt.rng, ctx, config.seed)
         start_step = ckpt.step
-    sampler = BatchSampler(train_cache, config.batch, generator)
-    if config.progress:
-        print(f"loading {len(train_cache)} training scenes into memory ...", flush=True)
-    train_cache.load_all()  # before the clock starts: rays/s measures training, not PNG decoding
+        skipped = int(ckpt.extra.get("skipped", 0))
+    batches = ShardedBatches(train_split, train_cache, config.batch, config.seed, ctx, config.workers)
+    if config.workers == 0:  # held in memory (with workers, each batch's views are read from disk as needed)
+        if config.progress and ctx.is_main:
+            print(f"loading {len(train_cache)} training scenes into memory ...", flush=True)
+        train_cache.load_all()  # before the clock starts: rays/s measures training, not PNG decoding
+    module = wrap_model(model, ctx)
 
-    writer = SummaryWriter(str(run_dir / "tb"))
     plain = run.to_plain()
-    (run_dir).mkdir(parents=True, exist_ok=True)
+    writer = None
+    metrics_file = None
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_temporaries(run_dir)  # a checkpoint write cut short by a kill
+        writer = SummaryWriter(str(run_dir / "tb"))
+        metrics_file = open(run_dir / "metrics.jsonl", "a")
     total_steps = config.steps if config.steps is not None else 10**12
     deadline = time.monotonic() + 60.0 * config.minutes if config.minutes is not None else math.inf
     losses: list[tuple[int, float]] = []
     step = start_step
     rays = 0
     started = time.perf_counter()
-    bar = tqdm(total=None if config.steps is None else total_steps, initial=start_step, disable=not config.progress,
-               dynamic_ncols=True, desc=f"train {config.preset}")
-    metrics_file = open(run_dir / "metrics.jsonl", "a")
+    bar = tqdm(total=None if config.steps is None else total_steps, initial=start_step,
+               disable=not (config.progress and ctx.is_main), dynamic_ncols=True, desc=f"train {config.preset}")
     last_path = checkpoint
+    stream = batches.iterate(start_step, total_steps) if step < total_steps else iter(())
     try:
-        while step < total_steps and time.monotonic() < deadline:
-            batch = sampler.sample()
-            out = model.loss(batch)
+        for step, batch in stream:
+            out = module(batch_to(batch, ctx.device))
             optimizer.zero_grad(set_to_none=True)
             out.total.backward()
-            optimizer.step()
-            step += 1
-            loss = float(out.total.detach())
-            if not math.isfinite(loss):
-                raise ConfigError(f"loss became {loss} at step {step}; lower --lr")
-            losses.append((step, loss))
-            rays += out.num_rays
-            elapsed = time.perf_counter() - started
+            reason = _nonfinite(out.total, model)
+            # one all-reduce: the loss sum, which processes saw a non-finite value, whether any is out of time
+            stats = torch.zeros(2 + ctx.world_size, dtype=torch.float64)
+            stats[0] = float(out.total.detach()) if reason is None else 0.0
+            stats[1] = float(time.monotonic() >= deadline)
+            stats[2 + ctx.rank] = float(reason is not None)
+            stats = reduce_sum(stats, ctx)
+            bad = [r for r in range(ctx.world_size) if stats[2 + r] > 0]
             bar.update(1)
-            if step % config.log_every == 0 or step == total_steps:
-                rate = rays / max(elapsed, 1e-9)
-                bar.set_postfix(loss=f"{loss:.4g}", psnr=f"{out.terms.get('psnr', 0):.2f}", rays_s=f"{rate:.0f}")
-                writer.add_scalar("train/loss", loss, step)
-                for name, value in out.terms.items():
-                    writer.add_scalar(f"train/{name}", value, step)
-                writer.add_scalar("train/rays_per_second", rate, step)
-                metrics_file.write(json.dumps({"step": step, "loss": loss, **out.terms, "rays_per_second": rate}) + "\n")
-                metrics_file.flush()
-            if config.image_every > 0 and step % config.image_every == 0:
+            if bad:
+                optimizer.zero_grad(set_to_none=True)
+                where = reason or f"non-finite loss or gradient on process {', '.join(map(str, bad))}"
+                message = (f"step {step}: {where} (batch of scenes {', '.join(batches.scene_ids(step, bad))})")
+                if config.on_nonfinite == "stop":
+                    raise TrainingError(f"{message}; stopped (--on-nonfinite skip skips such batches); lower --lr "
+                                        "or check these scenes")
+                skipped += 1
+                if ctx.is_main:
+                    tqdm.write(f"warning: {message}; batch skipped ({skipped} so far)", file=sys.stderr)
+                    writer.add_scalar("train/skipped_batches", skipped, step)
+                    metrics_file.write(json.dumps({"step": step, "skipped": True, "reason": where,
+                                                   "scenes": batches.scene_ids(step, bad)}) + "\n")
+                    metrics_file.flush()
+                if skipped > config.max_skipped:
+                    raise TrainingError(f"{message}; more than {config.max_skipped} batches skipped for non-finite "
+                                        "values, stopping; lower --lr")
+            else:
+                optimizer.step()
+                loss = float(stats[0]) / ctx.world_size  # the mean over the global batch
+                losses.append((step, loss))
+                rays += out.num_rays * ctx.world_size
+                elapsed = time.perf_counter() - started
+                if ctx.is_main and (step % config.log_every == 0 or step == total_steps):
+                    rate = rays / max(elapsed, 1e-9)
+                    bar.set_postfix(loss=f"{loss:.4g}", psnr=f"{out.terms.get('psnr', 0):.2f}", rays_s=f"{rate:.0f}")
+                    writer.add_scalar("train/loss", loss, step)
+                    for name, value in out.terms.items():
+                        writer.add_scalar(f"train/{name}", value, step)
+                    writer.add_scalar("train/rays_per_second", rate, step)
+                    metrics_file.write(json.dumps({"step": step, "loss": loss, **out.terms, "rays_per_second": rate}) + "\n")
+                    metrics_file.flush()
+            if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
                 grid = _image_grid(model, val_cache, train_cache, config)
                 model.train()
                 if grid is not None:
                     writer.add_image("val/input_render_truth", grid, step)
             if config.checkpoint_every > 0 and step % config.checkpoint_every == 0:
-                last_path = save_checkpoint(run_dir, step, model, optimizer, _rng_state(generator), plain, config.keep_checkpoints)
+                last_path = _checkpoint(run_dir, step, model, optimizer, ctx, plain, config, skipped)
+            if stats[1] > 0:  # --minutes: every process stops after the same step
+                break
         if last_path is None or step != start_step:
-            last_path = save_checkpoint(run_dir, step, model, optimizer, _rng_state(generator), plain, config.keep_checkpoints)
+            last_path = _checkpoint(run_dir, step, model, optimizer, ctx, plain, config, skipped)
     finally:
+        if hasattr(stream, "close"):
+            stream.close()  # stops loader workers
         bar.close()
-        writer.close()
-        metrics_file.close()
+        if writer is not None:
+            writer.close()
+        if metrics_file is not None:
+            metrics_file.close()
     seconds = time.perf_counter() - started
     done = step - start_step
-    return TrainResult(run_dir, step, losses, seconds, rays / max(seconds, 1e-9), done / max(seconds, 1e-9), last_path)
+    return TrainResult(run_dir, step, losses, seconds, rays / max(seconds, 1e-9), done / max(seconds, 1e-9), last_path,
+                       skipped, model, ctx.is_main)
+
+
+def _checkpoint(run_dir: Path, step: int, model: SceneModel, optimizer: torch.optim.Optimizer, ctx: DistContext,
+                plain: dict, config: TrainConfig, skipped: int) -> Path:
+    """Rank 0 writes the checkpoint of ``step`` (every process takes part in gathering the RNG states)."""
+    rng = _rng_state(ctx, step)
+    path = checkpoint_dir(run_dir) / f"step_{step:08d}.safetensors"
+    if ctx.is_main:
+        path = save_checkpoint(run_dir, step, model, optimizer, rng, plain, config.keep_checkpoints,
+                               extra={"world_size": ctx.world_size, "skipped": skipped})
+    return path
