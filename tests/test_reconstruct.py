@@ -4,6 +4,7 @@ output folder; a failed run leaves nothing behind."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,12 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from sceneprior.cli.main import main
 from sceneprior.demo.tiny import save_tiny_run
 
 VIEWS = 5
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """One torch thread: on the shared 2-core machine two threads spin against other jobs."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +41,7 @@ def reconstruction(tiny_run, tmp_path_factory) -> tuple[Path, str]:
     proc = subprocess.run(
         [sys.executable, "-m", "sceneprior", "reconstruct", "--model", str(tiny_run), "--out", str(out), "--views",
          str(VIEWS), "--resolution", "48", "--mesh-resolution", "24"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 0, proc.stderr
     return out, proc.stdout
@@ -131,7 +142,8 @@ def test_bad_input_is_one_line_nonzero_and_leaves_no_folder(case, tiny_run, tmp_
 def test_bad_input_through_the_real_command(tiny_run, tmp_path):
     path = _bad_inputs(tmp_path / "inputs")["truncated"]
     proc = subprocess.run([sys.executable, "-m", "sceneprior", "reconstruct", str(path), "--model", str(tiny_run),
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 

@@ -61,7 +61,7 @@ def server(tiny_run, tmp_path_factory):
     """The demo server, with the tiny model or, for a screenshot of a trained one, $SCENEPRIOR_DEMO_MODEL."""
     port = _free_port()
     model = os.environ.get("SCENEPRIOR_DEMO_MODEL") or str(tiny_run)
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     handle = open(log, "w")
     proc = subprocess.Popen(

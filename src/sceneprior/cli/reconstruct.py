@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--elevation", type=float, default=None, help="assumed elevation of the photo, degrees")
     p.add_argument("--distance", type=float, default=None, help="assumed camera distance (scene units)")
     p.add_argument("--turntable-elevation", type=float, default=None, help="elevation of the turntable (default: the photo's)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run)
 
 
@@ -58,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
     _check(args)
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     images = [Path(p) for p in args.images] or example_images()[:1]
     if not images:
         raise ConfigError("no IMAGE given and no bundled example found")

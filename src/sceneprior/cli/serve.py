@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="side of the rendered views (default: the model's input resolution)")
     p.add_argument("--mesh-resolution", type=int, default=48, help="marching-cubes cells per axis (default 48)")
     p.add_argument("--steps", type=int, default=100, help="auto-decoding steps (default 100)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run)
 
 
@@ -32,5 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 1..65535, got {args.port}")
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     serve(args.model, args.host, args.port, args.views, args.resolution, args.mesh_resolution, args.steps)
     return 0
