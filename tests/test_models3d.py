@@ -204,3 +204,31 @@ def test_shape_data_config_is_what_the_sampler_uses():
     assert ShapeDataConfig().query_points == 2048 and ShapeDataConfig().input_noise == 0.005
     assert shape_presets()["occnet"].model.data.input_points == 300
     assert shape_presets()["convonet-grid"].model.data.input_points == 3000
+
+
+def test_shared_trainer_trains_a_shape_preset_resumes_exactly_and_cli_eval_writes_json(tiny_cars, tmp_path):
+    from sceneprior.cli.main import main
+    from sceneprior.evaluation.eval3d import RESULT_KEYS
+    from sceneprior.models3d import ShapeModel
+    from sceneprior.training import BatchConfig, TrainConfig, load_run, train
+
+    small = {"data": {"input_points": 128, "input_noise": 0.005, "query_points": 128}}
+
+    def config(steps):
+        return TrainConfig(data=str(tiny_cars), preset="convonet-plane", steps=steps, seed=1, lr=1e-3,
+                           batch=BatchConfig(scenes_per_batch=2), image_every=2, checkpoint_every=2,
+                           keep_checkpoints=2, progress=False, model_overrides=small)
+
+    full = train(tmp_path / "full", config(4))
+    train(tmp_path / "split", config(2))
+    resumed = train(tmp_path / "split", config(4), resume=True)
+    assert [loss for _, loss in resumed.losses] == [loss for _, loss in full.losses[2:]]
+    model, run, step = load_run(tmp_path / "full")
+    assert isinstance(model, ShapeModel) and run.kind == "convonet" and step == 4
+    assert run.model.bounds.half_extent == 0.5 and run.model.data.query_points == 128
+    out = tmp_path / "eval.json"
+    code = main(["eval", str(tmp_path / "full"), "--data", str(tiny_cars), "--max-objects", "1", "--partial",
+                 "--mesh-resolution", "16", "--json", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert tuple(data) == RESULT_KEYS and data["partial"] is True and data["preset"] == "convonet-plane"

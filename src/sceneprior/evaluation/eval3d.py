@@ -7,7 +7,7 @@ For each object of the split:
    Encoder models get ``input_points`` of them with their training noise; auto-decoders (DeepSDF) fit a code
    by test-time optimisation (frozen weights, Adam, DeepSDF's schedule) to SDF samples made from the observed
    points and normals (:func:`~sceneprior.models3d.surface_observation`).
-2. **Volumetric IoU** on the uniform points of ``sdf.npz`` (the last 20%, ``metadata.json`` ``sdf_fractions``):
+2. **Volumetric IoU** on the uniform points of ``sdf.npz`` (the last 20%, ``metadata.json`` ``samples.sdf_fractions``):
    inside = occupancy probability >= 0.2 (ONet/ConvONet) or ``sdf < 0``; truth = stored occupancy.
 3. **Mesh** by coarse-to-fine marching cubes (:func:`~sceneprior.meshing.extract_mesh`, default 16^3 -> 64^3;
    ONet's MISE uses 32^3 -> 128^3) over the model's bounds.
@@ -138,7 +138,8 @@ def _peak_rss_mb() -> float:
 
 def uniform_count(metadata: dict, total: int) -> int:
     """How many of the last ``sdf.npz`` samples are uniform in the bounds (generator: 20%)."""
-    fraction = float((metadata.get("sdf_fractions") or {}).get("uniform", 0.2))
+    fractions = metadata.get("sdf_fractions") or (metadata.get("samples") or {}).get("sdf_fractions") or {}
+    fraction = float(fractions.get("uniform", 0.2))
     count = int(sdf_total_uniform(total, fraction))
     return max(1, min(total, count))
 

@@ -14,12 +14,16 @@ from .lfn import LFN, LFNConfig
 from .pixelnerf import PixelNeRF, PixelNeRFConfig
 from .srn import SRN, SRNConfig
 
+# the 3D-supervised shape models (DeepSDF, ONet, ConvONet, voxel decoder) are kinds and presets too
+from ..models3d.models import SHAPE_KINDS  # noqa: E402  (imports .base, loaded above)
+
 #: model kind -> (config class, model class)
 MODEL_KINDS: dict[str, tuple[type, type[SceneModel]]] = {
     "autoencoder": (AutoEncoderConfig, AutoEncoder),
     "srn": (SRNConfig, SRN),
     "lfn": (LFNConfig, LFN),
     "pixelnerf": (PixelNeRFConfig, PixelNeRF),
+    **SHAPE_KINDS,
 }
 
 
@@ -79,7 +83,14 @@ def _presets() -> dict[str, Preset]:
                              object_bbox_rays=True),
             "pixelNeRF: pixel-aligned features + coarse/fine volume rendering, 1 or 2 source views",
         ),
+        **_shape_presets(),
     }
+
+
+def _shape_presets() -> dict[str, Preset]:
+    from ..models3d.presets import shape_presets
+
+    return shape_presets()
 
 
 PRESET_NAMES = tuple(_presets())

@@ -5,8 +5,9 @@
 * :class:`ShapeDataConfig` -- the observation and supervision of one shape: ``input_points`` surface points
   (ONet: 300, ConvONet ShapeNet: 3000) with Gaussian noise ``input_noise`` (0.005 in both papers) and
   ``query_points`` query samples per shape per step (2048 in ONet / ConvONet).
-* :class:`ShapeBatch` -- one training batch; :class:`ShapeBatchSampler` draws it with an explicit
-  ``torch.Generator`` (so a saved generator state repeats the batches, as the image sampler does).
+* :class:`ShapeBatch` -- one training batch; :class:`ShapeBatches` gives the shared trainer the batch of each
+  step from a step-seeded plan (repeatable, exact resume, sharded by rank); :class:`ShapeBatchSampler` draws
+  batches from one explicit ``torch.Generator`` (simple loops, tests).
 * :func:`front_facing` -- the partial observation of the evaluation: the surface points whose normal faces a
   view direction ``v`` (``n . v > 0``; front-facing, not occlusion-tested).
 * :func:`surface_observation` -- SDF / occupancy samples made from an observed point cloud with normals
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -25,7 +27,7 @@ from torch import Tensor
 from ..data.srn import SRNDataset
 from ..data.types import PointCloudSample
 from ..encoders3d import sample_input_points
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,55 @@ class ShapeBatchSampler:
             sdf.append(s)
         return ShapeBatch(scenes.to(torch.long), torch.stack(inputs), torch.stack(points), torch.stack(occupancy),
                           torch.stack(sdf))
+
+
+class ShapeBatches:
+    """The shared trainer's batch source for shape models (same protocol as ``training.distributed.ShardedBatches``):
+    the batch of step ``k`` follows the step-seeded plan of ``training.distributed.plan_batch`` (which scenes, one
+    seed per slot), so runs are repeatable, resume exactly, and shard by process rank under ``torchrun``."""
+
+    def __init__(self, dataset: SRNDataset, data: ShapeDataConfig, scenes_per_batch: int, seed: int,
+                 rank: int = 0, world_size: int = 1) -> None:
+        if scenes_per_batch % world_size != 0:
+            raise ConfigError(f"--batch-size {scenes_per_batch} (the global batch) must be a multiple of the "
+                              f"number of processes ({world_size})")
+        self.dataset, self.cache, self.data = dataset, ShapeCache(dataset), data
+        self.scenes_per_batch, self.seed, self.rank, self.world_size = scenes_per_batch, seed, rank, world_size
+
+    def plan(self, step: int):
+        from ..training.distributed import plan_batch
+
+        return plan_batch(self.seed, step, len(self.cache), self.scenes_per_batch, (1,))
+
+    def scene_ids(self, step: int, ranks: list[int] | None = None) -> list[str]:
+        plan = self.plan(step)
+        ranks = list(range(self.world_size)) if ranks is None else ranks
+        ids = self.dataset.scene_ids
+        return [ids[plan.scenes[s]] for r in ranks for s in plan.shard(r, self.world_size)]
+
+    def batch(self, step: int) -> ShapeBatch:
+        """This process's slots of the plan of ``step``, each drawn from its slot's own generator."""
+        plan = self.plan(step)
+        slots = list(plan.shard(self.rank, self.world_size))
+        inputs, points, occupancy, sdf = [], [], [], []
+        for slot in slots:
+            generator = torch.Generator().manual_seed(plan.seeds[slot])
+            sample = self.cache.scene(plan.scenes[slot])
+            inputs.append(sample_input_points(sample.surface_points[None], self.data.input_points,
+                                              self.data.input_noise, generator)[0])
+            p, o, s = draw_queries(sample, self.data.query_points, generator)
+            points.append(p)
+            occupancy.append(o)
+            sdf.append(s)
+        return ShapeBatch(torch.tensor([plan.scenes[s] for s in slots], dtype=torch.long), torch.stack(inputs),
+                          torch.stack(points), torch.stack(occupancy), torch.stack(sdf))
+
+    def iterate(self, start: int, stop: int | None) -> Iterator[tuple[int, ShapeBatch]]:
+        """(step, batch) for steps ``start + 1, start + 2, ...`` (up to ``stop`` when given)."""
+        step = start + 1
+        while stop is None or step <= stop:
+            yield step, self.batch(step)
+            step += 1
 
 
 #: The view direction of the partial-observation protocol: from the front-left, above (unit vector).

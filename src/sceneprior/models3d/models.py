@@ -16,7 +16,8 @@ Every model is a :class:`~sceneprior.models.SceneModel` (so the shared trainer, 
 treat it like an image model) with a shape interface: :meth:`ShapeModel.shape_latent` (encode an input point
 cloud or look up the training table), :meth:`ShapeModel.decode` (values at query points), :meth:`ShapeModel.loss`
 on a :class:`~.batch.ShapeBatch`, :meth:`ShapeModel.fit_latent` (test-time latent optimisation, DeepSDF),
-:meth:`ShapeModel.batch_sampler` and :meth:`ShapeModel.preview` (the trainer's hooks).
+:meth:`ShapeModel.batch_source` and :meth:`ShapeModel.preview` (the shared trainer's hooks: it asks the model
+for its batches and its TensorBoard image instead of drawing image batches).
 
 Losses: occupancy models minimise BCE-with-logits averaged over query points (ONet/ConvONet sum over points;
 the mean only rescales the gradient, which Adam ignores); SDF models minimise DeepSDF's L1 between
@@ -50,7 +51,7 @@ from ..representations import (
     VoxelDecoder,
     VoxelDecoderConfig,
 )
-from .batch import ShapeBatch, ShapeBatchSampler, ShapeDataConfig
+from .batch import ShapeBatch, ShapeBatches, ShapeBatchSampler, ShapeDataConfig
 
 OutputKind = Literal["occupancy", "sdf"]
 
@@ -265,12 +266,14 @@ class ShapeModel(SceneModel):
             raise ConfigError(f"{type(self).__name__} has no auto-decoder table; use its encoder")
         generator = torch.Generator().manual_seed(config.seed)
         dim = self.latent_dim
+        device = self.latents.codes.weight.device
         if config.init == "mean":
             code = self.latents.mean_code()[None].clone()
         elif config.init == "random":
-            code = 0.01 * torch.randn(1, dim, generator=generator)
+            code = 0.01 * torch.randn(1, dim, generator=generator).to(device)
         else:
-            code = torch.zeros(1, dim)
+            code = torch.zeros(1, dim, device=device)
+        points, sdf = points.to(device), sdf.to(device)
         if self.output == "occupancy":
             keep = sdf != 0
             points, sdf = points[keep], sdf[keep]
@@ -289,7 +292,7 @@ class ShapeModel(SceneModel):
                     for group in optimizer.param_groups:
                         group["lr"] = config.lr / 10
                 count = min(config.samples_per_step, points.shape[0])
-                index = torch.randperm(points.shape[0], generator=generator)[:count]
+                index = torch.randperm(points.shape[0], generator=generator)[:count].to(device)
                 values = self.decode(ShapeLatent(code=code), points[index][None])[0]
                 loss, _ = self.value_loss(values, occupancy[index], sdf[index])
                 loss = loss + config.reg * code.pow(2).mean()
@@ -309,12 +312,17 @@ class ShapeModel(SceneModel):
         image batch settings do not apply)."""
         return ShapeBatchSampler(dataset, self.data, batch_config.scenes_per_batch, generator)
 
+    def batch_source(self, dataset, batch_config, seed: int, ctx) -> ShapeBatches:
+        """The shared trainer's batch source (step-seeded, sharded by ``ctx.rank`` / ``ctx.world_size``)."""
+        return ShapeBatches(dataset, self.data, batch_config.scenes_per_batch, seed, ctx.rank, ctx.world_size)
+
     def preview(self, dataset, count: int = 3, size: int = 64) -> Float[Tensor, "3 height width"]:
         """TensorBoard image: per scene, the predicted inside-ness on the slices x=0, y=0, z=0 (grey = inside,
         white = outside), the observed input points within one cell of each slice drawn in red."""
         from .batch import ShapeCache
 
         cache = ShapeCache(dataset)
+        device = next(self.parameters()).device
         was_training = self.training
         self.eval()
         s = self.bounds.half_extent
@@ -328,17 +336,18 @@ class ShapeModel(SceneModel):
                 from ..encoders3d import sample_input_points
 
                 observed = sample_input_points(sample.surface_points[None], self.data.input_points, self.data.input_noise, generator)
+                observed = observed.to(device)
                 latent = self.encode_points(observed) if self.latents is None else self._preview_latent(sample)
                 tiles = []
                 for axis in range(3):
                     others = [k for k in range(3) if k != axis]
                     pts = torch.zeros(size * size, 3)
                     pts[:, others[0]], pts[:, others[1]] = a.reshape(-1), b.reshape(-1)
-                    values = self.decode(latent, pts[None])[0].reshape(size, size)
+                    values = self.decode(latent, pts[None].to(device))[0].reshape(size, size).cpu()
                     inside = values < 0 if self.output == "sdf" else values >= math.log(0.2 / 0.8)
                     tile = torch.ones(3, size, size)
                     tile[:, inside] = 0.55
-                    near = observed[0][(observed[0][:, axis]).abs() < 2 * s / size]
+                    near = observed[0].cpu()[(observed[0][:, axis].cpu()).abs() < 2 * s / size]
                     col = ((near[:, others[0]] + s) / (2 * s) * (size - 1)).round().long().clamp(0, size - 1)
                     row = ((s - near[:, others[1]]) / (2 * s) * (size - 1)).round().long().clamp(0, size - 1)
                     tile[:, row, col] = torch.tensor([1.0, 0.0, 0.0])[:, None]

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..encoders3d import LocalPointNetConfig, UNet2DConfig, UNet3DConfig
-from ..models.presets import Preset, TrainingDefaults
 from .models import ConvONetConfig, DeepSDFConfig, OccNetConfig, VoxelModelConfig
 
 
@@ -34,7 +33,10 @@ def _convonet(kind: str) -> ConvONetConfig:
         unet3d=UNet3DConfig(num_levels=2, feature_maps=32)))
 
 
-def shape_presets() -> dict[str, Preset]:
+def shape_presets() -> dict:
+    """Preset name -> :class:`~sceneprior.models.presets.Preset` (imported here: models/presets.py lists these)."""
+    from ..models.presets import Preset, TrainingDefaults
+
     shapes = TrainingDefaults(lr=5e-4, scenes_per_batch=8, target_views=1, rays_per_scene=None)
     occnet = OccNetConfig()
     return {

@@ -171,7 +171,7 @@ class LossModule(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, batch: TrainBatch) -> Any:
+    def forward(self, batch: Any) -> Any:  # a TrainBatch, or the batch type of a model's own batch source
         return self.model.loss(batch)
 
 
@@ -370,10 +370,10 @@ class ShardedBatches:
             yield step, batch
 
 
-def batch_to(batch: TrainBatch, device: torch.device) -> TrainBatch:
+def batch_to(batch: Any, device: torch.device) -> Any:
     """``batch`` with every tensor on ``device`` (the batch itself when it is already there)."""
     if device.type == "cpu":
         return batch
     moved = {name: (value.to(device, non_blocking=True) if isinstance(value, Tensor) else value)
              for name, value in batch.__dict__.items()}
-    return TrainBatch(**moved)
+    return type(batch)(**moved)  # any batch dataclass (image TrainBatch, 3D ShapeBatch)

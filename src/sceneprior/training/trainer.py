@@ -96,6 +96,8 @@ def make_run_config(config: TrainConfig, num_train_scenes: int, metadata: dict) 
         model_config = model_config_from_plain(preset.kind, merged)
     if preset.kind == "pixelnerf":
         model_config.bounds = scene_bounds(metadata)
+    if hasattr(model_config, "for_dataset"):  # shape models: scene bounds from metadata.json
+        model_config = model_config.for_dataset(metadata)
     return RunConfig(preset.kind, model_config, config, num_train_scenes)
 
 
@@ -257,8 +259,13 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -
         _restore_rng(ckpt.rng, ctx, config.seed)
         start_step = ckpt.step
         skipped = int(ckpt.extra.get("skipped", 0))
-    batches = ShardedBatches(train_split, train_cache, config.batch, config.seed, ctx, config.workers)
-    if config.workers == 0:  # held in memory (with workers, each batch's views are read from disk as needed)
+    # a model with its own training data (the 3D shape models: points.npz / sdf.npz) gives its batch source
+    own_batches = getattr(model, "batch_source", None)
+    if own_batches is not None:
+        batches = own_batches(train_split, config.batch, config.seed, ctx)
+    else:
+        batches = ShardedBatches(train_split, train_cache, config.batch, config.seed, ctx, config.workers)
+    if config.workers == 0 and own_batches is None:  # held in memory (with workers, each batch's views are read from disk as needed)
         if config.progress and ctx.is_main:
             print(f"loading {len(train_cache)} training scenes into memory ...", flush=True)
         train_cache.load_all()  # before the clock starts: rays/s measures training, not PNG decoding
@@ -329,7 +336,11 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -
                     metrics_file.write(json.dumps({"step": step, "loss": loss, **out.terms, "rays_per_second": rate}) + "\n")
                     metrics_file.flush()
             if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
-                grid = _image_grid(model, val_cache, train_cache, config)
+                preview = getattr(model, "preview", None)  # a model's own TensorBoard image (shape models)
+                if preview is not None:
+                    grid = preview(val_split if val_split is not None else train_split)
+                else:
+                    grid = _image_grid(model, val_cache, train_cache, config)
                 model.train()
                 if grid is not None:
                     writer.add_image("val/input_render_truth", grid, step)
