@@ -61,12 +61,13 @@ def server(tiny_run, tmp_path_factory):
     """The demo server, with the tiny model or, for a screenshot of a trained one, $SCENEPRIOR_DEMO_MODEL."""
     port = _free_port()
     model = os.environ.get("SCENEPRIOR_DEMO_MODEL") or str(tiny_run)
+    steps = "100" if os.environ.get("SCENEPRIOR_DEMO_MODEL") else "5"  # auto-decoding steps
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     handle = open(log, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "sceneprior", "serve", "--model", model, "--port", str(port), "--views", "6",
-         "--resolution", "64", "--mesh-resolution", "32", "--steps", "5"],
+         "--resolution", "64", "--mesh-resolution", "32", "--steps", steps],
         stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=tmp_path_factory.mktemp("cwd"),
     )
     url = f"http://127.0.0.1:{port}/"
@@ -90,6 +91,23 @@ def server(tiny_run, tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     handle.close()
+
+
+def _draws_something(page, selector: str, seconds: float = 60.0) -> bool:
+    """Whether the element's pixels (as screenshotted) hold more than background within ``seconds``."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        shot = np.asarray(Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB")).astype(int)
+        background = np.median(shot.reshape(-1, 3), 0)
+        if (np.abs(shot - background).max(-1) > 40).sum() > 200:
+            return True
+        page.wait_for_timeout(500)
+    return False
 
 
 def _browser(playwright):
@@ -132,6 +150,7 @@ def test_demo_upload_reconstruct_and_screenshot(server, tmp_path):
         for elem in ("#novel-view img", "#depth img", "#normals img", "#model-input img"):
             page.wait_for_selector(elem, timeout=400_000, state="visible")
         page.wait_for_selector("#mesh canvas", timeout=60_000, state="visible")
+        assert _draws_something(page, "#mesh canvas"), "the 3D mesh viewer stayed blank"
         page.wait_for_selector("#turntable video", timeout=60_000, state="attached")
         assert "Mesh:" in page.locator("#status").inner_text()
         # a camera slider renders a new view

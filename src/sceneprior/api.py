@@ -46,6 +46,8 @@ MODELS_DIR = Path(__file__).parent / "assets" / "models"
 EXAMPLES_DIR = Path(__file__).parent / "assets" / "examples"
 
 ImageInput = str | Path | np.ndarray | Image.Image | Tensor
+#: for models without opacity (SRN), rendered pixels within this of white (max over channels) are background
+BACKGROUND_TOLERANCE = 0.08
 
 
 @dataclass
@@ -269,6 +271,10 @@ class Reconstruction:
             if opacity is not None:
                 valid &= opacity > 0.5
             valid &= self._inside_bounds(depth, cam, K_)
+            if opacity is None:
+                # no opacity (SRN): every ray "hits" something; pixels rendered in the training background's colour
+                # (white) are background, so depth, normals and the fused mesh leave them out
+                valid &= np.abs(rgb - 1.0).max(-1) > BACKGROUND_TOLERANCE
             depth[~valid] = np.nan
             if out.normals is not None:
                 normals = out.normals[0].permute(1, 2, 0).numpy().astype(np.float32)
