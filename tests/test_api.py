@@ -314,3 +314,20 @@ def test_constant_density_cannot_be_meshed():
     with pytest.raises(SceneError, match="constant"):
         geo.density_mesh(lambda p: torch.zeros(p.shape[0]), lambda p: torch.zeros(p.shape[0], 3),
                          (-0.5, -0.5, -0.5, 0.5, 0.5, 0.5), 16, 1.0)
+
+
+def test_background_of_a_model_without_opacity_has_no_depth(runs, monkeypatch):
+    """SRN has no opacity: pixels it renders white (the training background) get no depth and no normals."""
+    rec = reconstruct(load_model(runs["srn"]), example_images()[0], steps=1)
+    real = rec.model.render
+
+    def half_white(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out.rgb[..., : out.rgb.shape[-1] // 2] = 1.0
+        return out
+
+    monkeypatch.setattr(rec.model, "render", half_white)
+    view = rec.render(height=16)
+    assert view.opacity is None
+    assert np.isnan(view.depth[:, :8]).all() and np.isnan(view.normals[:, :8]).all()
+    assert (np.abs(view.rgb[:, 8:] - 1.0).max(-1) > 0.08).all()
