@@ -64,7 +64,7 @@ def picture(root: Path, data: dict[str, str], out: Path, objects: int = 2) -> No
                 if path.exists():
                     mesh = trimesh.load(path, force="mesh")
                     if len(mesh.faces):
-                        faces = mesh.faces[:: max(1, len(mesh.faces) // 6000)]
+                        faces = mesh.faces[:: max(1, len(mesh.faces) // 40000)]
                         v = mesh.vertices
                         ax.plot_trisurf(v[:, 0], v[:, 2], faces, v[:, 1], color="lightsteelblue", edgecolor="none",
                                         linewidth=0, shade=True)
