@@ -174,6 +174,9 @@ def test_deepsdf_test_time_optimisation_fits_a_sphere():
     assert latent.code is not None and latent.code.shape == (1, 64)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     assert all(p.requires_grad for p in model.parameters())  # weights unfrozen again
+    with torch.no_grad():  # e.g. the trainer's preview: the fit turns gradients on for itself
+        _, again = model.fit_latent(samples, sdf, FitConfig(steps=2, samples_per_step=100))
+    assert len(again) == 2
 
 
 def test_eval3d_reports_the_documented_keys(tiny_cars, tmp_path):

@@ -287,19 +287,20 @@ class ShapeModel(SceneModel):
             p.requires_grad_(False)
         losses = []
         try:
-            for step in range(config.steps):
-                if step == config.steps // 2:  # DeepSDF cuts the rate 10x half-way
-                    for group in optimizer.param_groups:
-                        group["lr"] = config.lr / 10
-                count = min(config.samples_per_step, points.shape[0])
-                index = torch.randperm(points.shape[0], generator=generator)[:count].to(device)
-                values = self.decode(ShapeLatent(code=code), points[index][None])[0]
-                loss, _ = self.value_loss(values, occupancy[index], sdf[index])
-                loss = loss + config.reg * code.pow(2).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                losses.append(float(loss.detach()))
+            with torch.enable_grad():  # also when called under no_grad (e.g. previews)
+                for step in range(config.steps):
+                    if step == config.steps // 2:  # DeepSDF cuts the rate 10x half-way
+                        for group in optimizer.param_groups:
+                            group["lr"] = config.lr / 10
+                    count = min(config.samples_per_step, points.shape[0])
+                    index = torch.randperm(points.shape[0], generator=generator)[:count].to(device)
+                    values = self.decode(ShapeLatent(code=code), points[index][None])[0]
+                    loss, _ = self.value_loss(values, occupancy[index], sdf[index])
+                    loss = loss + config.reg * code.pow(2).mean()
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    losses.append(float(loss.detach()))
         finally:
             for p, flag in zip(self.parameters(), flags):
                 p.requires_grad_(flag)
