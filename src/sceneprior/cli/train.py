@@ -10,7 +10,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "train",
-        help="train an image model (autoencoder, srn, lfn, pixelnerf, ...) on posed images",
+        help="train an image model (autoencoder, srn, lfn, pixelnerf, ...) on posed images, or a 3D shape model "
+        "(deepsdf, occnet, convonet-*, voxel-*) on points.npz / sdf.npz",
         description="Train a preset on the train split of DATA (SRN layout). Writes RUN/checkpoints/*.safetensors, "
         "RUN/config.json, RUN/metrics.jsonl and TensorBoard logs in RUN/tb (loss curves, held-out view grids).",
     )
