@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "where the model gives depth, and the inference time per object. For 3D presets (deepsdf, occnet, "
         "convonet-*, voxel-*): infer the latent from each object's surface point cloud (encoder, or test-time "
         "optimisation for auto-decoders; --partial: only the points facing one view direction), report volumetric "
-        "IoU on the uniform points of sdf.npz, and Chamfer-L1, normal consistency and F-score@1%% of the "
+        "IoU on the uniform points of sdf.npz, and Chamfer-L1, normal consistency and F-score@1% of the "
         "coarse-to-fine marching-cubes mesh, plus parameter count and peak activation memory "
         "(sceneprior.evaluation.eval3d).",
     )
