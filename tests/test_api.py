@@ -207,6 +207,22 @@ def test_package_model_stands_alone(runs, tmp_path):
         package_model(runs["pixelnerf"], out)
 
 
+def test_package_model_half_stores_float16_and_loads_as_float32(runs, tmp_path):
+    from safetensors import safe_open
+
+    from sceneprior.api import package_model
+
+    out = package_model(runs["pixelnerf"], tmp_path / "cars16", half=True)
+    loaded = load_model(out)
+    with safe_open(str(loaded.checkpoint), "pt") as handle:
+        dtypes = {handle.get_tensor(k).dtype for k in handle.keys()}
+    assert torch.float16 in dtypes and torch.float32 not in dtypes
+    original = load_model(runs["pixelnerf"])
+    for (k, a), (_, b) in zip(loaded.model.state_dict().items(), original.model.state_dict().items()):
+        assert a.dtype == b.dtype, k
+        assert torch.allclose(a, b.half().to(b.dtype)), k
+
+
 def test_reconstruct_and_render_at_two_resolutions(runs):
     loaded = load_model(runs["pixelnerf"])
     rec = reconstruct(loaded, example_images()[0])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -156,20 +157,38 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     return LoadedModel(model, run.kind, prior, name, ckpt_path, ckpt.step, ckpt.run_config)
 
 
-def package_model(name_or_path: str | Path, out_dir: str | Path) -> Path:
+def package_model(name_or_path: str | Path, out_dir: str | Path, half: bool = False) -> Path:
     """Write a model in the shipped layout (``assets/models/<name>/``): ``checkpoints/step_N.safetensors`` with the
     weights only (no optimiser state), ``config.json`` and ``view_prior.json`` (the camera and framing an unposed
-    photo is assumed to have, resolved now from the training data's metadata so the package stands alone)."""
+    photo is assumed to have, resolved now from the training data's metadata so the package stands alone).
+
+    ``half`` stores float32 weights as float16 (half the size); loading casts them back to float32."""
     from .training.checkpoint import save_checkpoint
 
     loaded = load_model(name_or_path)
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out}: exists and is not empty")
-    save_checkpoint(out, loaded.step, loaded.model, None, {}, loaded.run_config, keep=1)
+    path = save_checkpoint(out, loaded.step, loaded.model, None, {}, loaded.run_config, keep=1)
+    if half:
+        _halve_safetensors(path)
     prior = replace(loaded.prior, source=f"packaged from {loaded.name} ({loaded.prior.source})")
     (out / "view_prior.json").write_text(json.dumps(prior.to_json(), indent=2) + "\n")
     return out
+
+
+def _halve_safetensors(path: Path) -> None:
+    """Rewrite a safetensors file with its float32 tensors as float16 (atomically; metadata kept)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    halved = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(halved, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------------------------------- results

@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import SceneError
 
 #: Modules of ``sceneprior.cli`` that contribute subcommands, in the order shown by ``--help``.
-COMMAND_MODULES = ["data", "bench", "train", "eval", "render", "reconstruct", "serve"]
+COMMAND_MODULES = ["data", "train", "eval", "render", "reconstruct", "serve", "package", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
