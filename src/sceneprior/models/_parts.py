@@ -9,7 +9,6 @@ from __future__ import annotations
 
 
 import torch
-import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
@@ -31,22 +30,6 @@ def ln_relu_mlp(sizes: list[int], norm_last: bool) -> nn.Sequential:
         if k + 2 < len(sizes) or norm_last:
             layers += [nn.LayerNorm(sizes[k + 1], elementwise_affine=False), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
-
-
-class ResnetBlockFC(nn.Module):
-    """ReLU → Linear → ReLU → Linear plus the skip; the second Linear is zero-initialised (pixelNeRF)."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.fc0 = nn.Linear(width, width)
-        self.fc1 = nn.Linear(width, width)
-        nn.init.kaiming_normal_(self.fc0.weight, a=0.0, mode="fan_in")
-        nn.init.zeros_(self.fc0.bias)
-        nn.init.zeros_(self.fc1.weight)
-        nn.init.zeros_(self.fc1.bias)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.fc1(F.relu(self.fc0(F.relu(x))))
 
 
 # ----------------------------------------------------------------------------------------- ray geometry

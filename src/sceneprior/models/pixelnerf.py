@@ -32,9 +32,10 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
+from ..fields import ResnetBlockFC
 from ..fields.base import FieldFn, FieldOutput
 from ..renderers import VolumeRenderConfig, ray_aabb, volume_render
-from ._parts import ResnetBlockFC, positional_encoding
+from ._parts import positional_encoding
 from .base import RayOutput, SceneLatent, SceneModel
 
 
