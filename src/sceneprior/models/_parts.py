@@ -2,16 +2,19 @@
 
 The hypernetwork, the renderers and the ray-box test come from :mod:`sceneprior.conditioning` and
 :mod:`sceneprior.renderers`; what is left here is specific to these models: pixelNeRF's positional encoding
-(raw input kept, factor 1.5) and ResNet FC block, SRN's LN+ReLU pixel generator and its marching start.
+(raw input kept, factor 1.5), SRN's LN+ReLU pixel generator and its marching start, and the global-latent
+source (auto-decoder table or conv encoder) that SRN and LFN share.
 """
 
 from __future__ import annotations
-
 
 import torch
 from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
+
+from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
+from .base import SceneLatent, SceneModel
 
 # ----------------------------------------------------------------------------------------- encodings, MLPs
 
@@ -43,3 +46,37 @@ def ray_sphere_entry(origins: Tensor, dirs: Tensor, radius: float) -> Tensor:
     disc = b * b - c
     t = -b - torch.sqrt(disc.clamp(min=0.0))
     return torch.where(disc > 0, t, -b).clamp(min=0.0)
+
+
+# ----------------------------------------------------------------------------------------- global latents
+
+
+class GlobalLatentModel(SceneModel):
+    """A model with one global code per scene, from an auto-decoder table or a conv encoder (SRN, LFN)."""
+
+    def setup_global_latent(
+        self, latent_dim: int, latent_init_std: float, encoder: ConvEncoderConfig | None, num_train_scenes: int
+    ) -> None:
+        """Auto-decoder table when ``encoder`` is None, else the conv global encoder; sets ``modes`` to match."""
+        if encoder is None:
+            self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(latent_dim, latent_init_std))
+            self.encoder = None
+            self.modes = ("autodecode",)
+        else:
+            if encoder.latent_dim != latent_dim:
+                raise ValueError("encoder.latent_dim must equal latent_dim")
+            self.latents = None
+            self.encoder = ConvGlobalEncoder(encoder)
+            self.modes = ("encode", "autodecode", "encode+autodecode")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, images, cam2world, intrinsics) -> SceneLatent:
+        """The mean over input views of the encoder's code of each view."""
+        if self.encoder is None:
+            return super().encode(images, cam2world, intrinsics)
+        batch = images.shape[0]
+        codes = self.encoder(images.flatten(0, 1)).unflatten(0, (batch, -1))
+        return SceneLatent(code=codes.mean(1))

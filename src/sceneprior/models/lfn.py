@@ -20,9 +20,10 @@ from jaxtyping import Float
 from torch import Tensor
 
 from ..conditioning import HyperNetwork, batched_mlp
-from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
+from ..encoders import ConvEncoderConfig
 from ..renderers import light_field_render
-from .base import RayOutput, SceneLatent, SceneModel
+from ._parts import GlobalLatentModel
+from .base import RayOutput, SceneLatent
 
 
 @dataclass
@@ -38,7 +39,7 @@ class LFNConfig:
     latent_init_std: float = 0.01
 
 
-class LFN(SceneModel):
+class LFN(GlobalLatentModel):
     def __init__(self, config: LFNConfig, num_train_scenes: int) -> None:
         super().__init__()
         self.config = config
@@ -50,27 +51,7 @@ class LFN(SceneModel):
         # first. LFN: LayerNorm with affine, separate MLPs for each layer's weight and bias.
         self.hyper = HyperNetwork(targets, config.latent_dim, config.hyper_hidden, config.hyper_hidden_layers - 1,
                                   init_scale=0.1, norm_affine=True, split_bias=True)
-        if config.encoder is None:
-            self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(config.latent_dim, config.latent_init_std))
-            self.encoder = None
-            self.modes = ("autodecode",)
-        else:
-            if config.encoder.latent_dim != config.latent_dim:
-                raise ValueError("encoder.latent_dim must equal latent_dim")
-            self.latents = None
-            self.encoder = ConvGlobalEncoder(config.encoder)
-            self.modes = ("encode", "autodecode", "encode+autodecode")
-
-    @property
-    def latent_dim(self) -> int:
-        return self.config.latent_dim
-
-    def encode(self, images, cam2world, intrinsics) -> SceneLatent:
-        if self.encoder is None:
-            return super().encode(images, cam2world, intrinsics)
-        batch = images.shape[0]
-        codes = self.encoder(images.flatten(0, 1)).unflatten(0, (batch, -1))
-        return SceneLatent(code=codes.mean(1))
+        self.setup_global_latent(config.latent_dim, config.latent_init_std, config.encoder, num_train_scenes)
 
     def render_rays(self, latent: SceneLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
         assert latent.code is not None

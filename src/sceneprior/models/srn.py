@@ -22,10 +22,10 @@ from jaxtyping import Float
 from torch import Tensor
 
 from ..conditioning import HyperNetwork, batched_mlp
-from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
+from ..encoders import ConvEncoderConfig
 from ..renderers import LSTMRayMarcher, lstm_raymarch
-from ._parts import ln_relu_mlp, ray_sphere_entry
-from .base import RayOutput, SceneLatent, SceneModel
+from ._parts import GlobalLatentModel, ln_relu_mlp, ray_sphere_entry
+from .base import RayOutput, SceneLatent
 
 
 @dataclass
@@ -48,7 +48,7 @@ class SRNConfig:
     latent_init_std: float = 0.01
 
 
-class SRN(SceneModel):
+class SRN(GlobalLatentModel):
     def __init__(self, config: SRNConfig, num_train_scenes: int) -> None:
         super().__init__()
         self.config = config
@@ -62,27 +62,7 @@ class SRN(SceneModel):
         self.marcher = LSTMRayMarcher(width, config.marcher_hidden, config.marcher_steps, init_step_bias=0.0)
         sizes = [width] + [config.pixel_width] * (config.pixel_layers - 1) + [3]
         self.pixel_generator = ln_relu_mlp(sizes, norm_last=False)
-        if config.encoder is None:
-            self.latents = AutoDecoder(num_train_scenes, AutoDecoderConfig(config.latent_dim, config.latent_init_std))
-            self.encoder = None
-            self.modes = ("autodecode",)
-        else:
-            if config.encoder.latent_dim != config.latent_dim:
-                raise ValueError("encoder.latent_dim must equal latent_dim")
-            self.latents = None
-            self.encoder = ConvGlobalEncoder(config.encoder)
-            self.modes = ("encode", "autodecode", "encode+autodecode")
-
-    @property
-    def latent_dim(self) -> int:
-        return self.config.latent_dim
-
-    def encode(self, images, cam2world, intrinsics) -> SceneLatent:
-        if self.encoder is None:
-            return super().encode(images, cam2world, intrinsics)
-        batch = images.shape[0]
-        codes = self.encoder(images.flatten(0, 1)).unflatten(0, (batch, -1))
-        return SceneLatent(code=codes.mean(1))
+        self.setup_global_latent(config.latent_dim, config.latent_init_std, config.encoder, num_train_scenes)
 
     def render_rays(self, latent: SceneLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
         assert latent.code is not None
