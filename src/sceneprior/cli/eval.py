@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh-resolution", type=int, default=64, help="3D presets: marching-cubes grid (from 16^3 up)")
     p.add_argument("--save-meshes", default=None, help="3D presets: write each object's mesh (PLY) here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (image presets; results are moved to the CPU to be scored)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: fastest on a shared machine, where spinning threads collide)")
     p.set_defaults(func=run)
@@ -65,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
     model, run_config, step = load_run(args.run, args.checkpoint)
     if is_shape_model(model):
         return _run_shapes(args, model, run_config, step)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--device {args.device}: no CUDA device is available here")
+    model = model.to(device)
     if args.inference_lr is None:
         args.inference_lr = 1e-2
     mode = args.mode or ("encode" if "encode" in model.modes else "autodecode")
@@ -79,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     depth = "n/a" if result.depth_error is None else f"{result.depth_error:.4f}"
     print(f"{run_config.train.preset} step {step} | {args.split} | {args.input_views}-view | mode {mode} | "
           f"{result.num_objects} objects: PSNR {result.psnr:.2f}  SSIM {result.ssim:.3f}  depth err {depth}  "
-          f"inference {result.inference_seconds_per_object:.2f} s/object  render {result.render_seconds_per_view:.2f} s/view")
+          f"inference {result.inference_seconds_per_object:.2f} s/object  render {result.render_seconds_per_view:.2f} s/view  "
+          f"on {device}")
     if args.json:
         atomic_write_bytes(Path(args.json), (json.dumps(result.to_json(), indent=2) + "\n").encode())
         print(f"wrote {args.json}")

@@ -67,6 +67,7 @@ class EvalResult:
     data: str = ""
     checkpoint_step: int = 0
     inference: dict = field(default_factory=dict)
+    device: str = "cpu"
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -110,13 +111,13 @@ def evaluate(model: SceneModel, config: EvalConfig, progress: bool = True) -> Ev
             with torch.no_grad():
                 out = model.render(result.latent, truth.cam2world[k : k + 1], truth.intrinsics[k : k + 1],
                                    truth.height, truth.width, chunk=config.chunk)
-            prediction = out.rgb[0].clamp(0, 1).permute(1, 2, 0).numpy()
+            prediction = out.rgb[0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
             target = truth.images[k].permute(1, 2, 0).numpy()
             psnrs.append(psnr(prediction, target))
             ssims.append(ssim(prediction, target))
             if out.depth is not None and truth.depths is not None:
-                fg = None if out.opacity is None else (out.opacity[0, 0] > 0.5).numpy()
-                depths.append(depth_error(out.depth[0, 0].numpy(), truth.depths[k, 0].numpy(), fg))
+                fg = None if out.opacity is None else (out.opacity[0, 0] > 0.5).cpu().numpy()
+                depths.append(depth_error(out.depth[0, 0].float().cpu().numpy(), truth.depths[k, 0].numpy(), fg))
             if save_dir is not None:
                 from ..data.image_io import write_png
 
@@ -137,5 +138,5 @@ def evaluate(model: SceneModel, config: EvalConfig, progress: bool = True) -> Ev
         depth_error=_mean(depth_values) if depth_values else None,
         inference_seconds_per_object=_mean([o.inference_seconds for o in objects]),
         render_seconds_per_view=_mean([o.render_seconds for o in objects]),
-        objects=objects, data=str(config.data), inference=asdict(config.inference),
+        objects=objects, data=str(config.data), inference=asdict(config.inference), device=str(model.device),
     )

@@ -74,6 +74,9 @@ def infer(
     if config.mode not in model.modes:
         raise ConfigError(f"{type(model).__name__} supports modes {', '.join(model.modes)}; got {config.mode!r}")
     images, cam2world, intrinsics = observations if isinstance(observations, tuple) else observations_from_views(observations)
+    images, cam2world, intrinsics = (x.to(model.device) for x in (images, cam2world, intrinsics))
+    if given is not None:
+        given = given.to(model.device)
     start = time.perf_counter()
     with frozen(model):
         if config.mode == "encode":

@@ -106,7 +106,7 @@ class AutoEncoder(SceneModel):
         return self.decoder(latent.code, poses)
 
     def render(self, latent, cam2world, intrinsics, height, width, chunk=8192) -> RenderOutput:
-        rgb = self.decode(latent, cam2world)
+        rgb = self.decode(latent, cam2world.to(self.device))
         if rgb.shape[-2:] != (height, width):
             rgb = F.interpolate(rgb, size=(height, width), mode="bilinear", align_corners=False)
         return RenderOutput(rgb=rgb)

@@ -121,8 +121,9 @@ def sample_image_rays(
     non-white pixels (pixelNeRF's sampling for its first 100k steps)."""
     batch, views, _, height, width = images.shape
     total = views * height * width
+    # indices are drawn on the CPU (the generator's device: the same rays whatever device renders them)
     if object_bbox:
-        foreground = (images < 0.99).any(2)  # b v h w
+        foreground = (images < 0.99).any(2).cpu()  # b v h w
         rows, cols = foreground.any(-1), foreground.any(-2)  # b v h, b v w
         def extent(mask: Tensor) -> tuple[Tensor, Tensor]:
             ar = torch.arange(mask.shape[-1])
@@ -143,11 +144,12 @@ def sample_image_rays(
         index = torch.arange(total).expand(batch, total)
     else:
         index = torch.stack([torch.randperm(total, generator=generator)[:num_rays] for _ in range(batch)])
+    index = index.to(images.device)
     view = index // (height * width)
     pixel = index % (height * width)
     row, col = pixel // width, pixel % width
     uv = torch.stack([col, row], -1).to(images.dtype) + 0.5
-    b = torch.arange(batch)[:, None]
+    b = torch.arange(batch, device=images.device)[:, None]
     origins, dirs, _ = rays_from_pixels(uv, cam2world[b, view], intrinsics[b, view])
     rgb = rearrange(images, "b v c h w -> b (v h w) c")
     rgb = torch.gather(rgb, 1, index[..., None].expand(-1, -1, 3))
@@ -171,6 +173,13 @@ class SceneModel(nn.Module):
         super().__init__()
         #: the auto-decoder table (an :class:`sceneprior.encoders.AutoDecoder`) or None for encoder models
         self.latents: nn.Module | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters are (inputs given on another device are moved here)."""
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
 
     # ------------------------------------------------------------------ latents
     def encode(
@@ -202,7 +211,7 @@ class SceneModel(nn.Module):
                 raise ConfigError("latent init 'mean' needs an auto-decoder model (it has a table of training latents)")
             code = self.latents.mean_code().expand(batch_size, dim).clone()
         elif init == "zeros":
-            code = torch.zeros(batch_size, dim)
+            code = torch.zeros(batch_size, dim, device=self.device)
         else:
             raise ConfigError(f"unknown latent init {init!r} (zeros, mean, given)")
         latent = SceneLatent(code=code)
@@ -220,7 +229,7 @@ class SceneModel(nn.Module):
 
     def latent_regularizer(self, latent: SceneLatent) -> Tensor:
         if latent.code is None:
-            return torch.zeros(())
+            return torch.zeros((), device=self.device)
         return latent.code.pow(2).mean()
 
     # ------------------------------------------------------------------ rendering
@@ -236,7 +245,9 @@ class SceneModel(nn.Module):
         width: int,
         chunk: int = 8192,
     ) -> RenderOutput:
-        """Render every pixel of a ``height`` x ``width`` camera per scene (any resolution: rays are independent)."""
+        """Render every pixel of a ``height`` x ``width`` camera per scene (any resolution: rays are independent).
+        Cameras on another device than the model are moved to it; the output is on the model's device."""
+        cam2world, intrinsics = cam2world.to(self.device), intrinsics.to(self.device)
         origins, dirs, z_per_t = get_rays(cam2world, intrinsics, height, width)
         origins = rearrange(origins, "b h w c -> b (h w) c")
         dirs = rearrange(dirs, "b h w c -> b (h w) c")

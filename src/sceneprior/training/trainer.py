@@ -192,7 +192,7 @@ def _image_grid(model: SceneModel, val: SplitCache | None, train: SplitCache, co
         latent = infer(model, observed, inference).latent
         with torch.no_grad():
             out = model.render(latent, cam2world[None, tgt], K[None, tgt], images.shape[-2], images.shape[-1])
-        rows.append(torch.cat([images[src], out.rgb[0].clamp(0, 1), images[tgt]], -1))
+        rows.append(torch.cat([images[src], out.rgb[0].clamp(0, 1).float().cpu(), images[tgt]], -1))
     return torch.cat(rows, -2) if rows else None
 
 

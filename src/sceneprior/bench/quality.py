@@ -1,0 +1,332 @@
+"""``sceneprior bench quality``: every image preset trained on the same data under the same budget, then scored
+with the same protocol (:mod:`sceneprior.evaluation.evaluate`), in one table.
+
+Each training and each evaluation is its own ``sceneprior train`` / ``sceneprior eval`` process (so that runs can
+go side by side on a machine with spare cores or an accelerator, ``--parallel``), writing into ``RUNS/<preset>``.
+A run folder that already holds a finished run of the same preset, data and budget is reused (the cache);
+one made with other settings is refused rather than overwritten. The table is written as Markdown, JSON and a
+PNG plot into ``OUT``, with the command line and the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+IMAGE_PRESETS = ("autoencoder", "srn", "srn-encoder", "lfn", "lfn-encoder", "pixelnerf")
+STAMP = "bench_quality.json"
+
+
+@dataclass
+class QualityConfig:
+    data: str
+    out: str = "results/quality"
+    runs: str = "runs/quality"
+    presets: tuple[str, ...] = IMAGE_PRESETS
+    budget_minutes: float = 120.0
+    device: str = "cpu"
+    #: trainings / evaluations run side by side
+    parallel: int = 1
+    threads: int = 1
+    splits: tuple[str, ...] = ("test", "test_ood_pose")
+    max_objects: int | None = None
+    max_views: int | None = None
+    autodecode_steps: int = 100
+    #: extra ``sceneprior train`` arguments per preset, e.g. {"pixelnerf": ["--batch-size", "8"]}
+    train_args: dict[str, list[str]] = field(default_factory=dict)
+    seed: int = 0
+    save_images: int = 0  # objects per run whose renders are kept (for pictures)
+    command: str = ""
+
+
+@dataclass
+class Job:
+    name: str
+    argv: list[str]
+    log: Path
+    done: Path | None = None  # the file whose presence means the job needs no rerun
+    returncode: int | None = None
+    seconds: float = 0.0
+
+
+def _cli() -> list[str]:
+    return [sys.executable, "-m", "sceneprior"]
+
+
+def _run_jobs(jobs: list[Job], parallel: int, env: dict[str, str]) -> None:
+    """Run ``jobs`` as subprocesses, ``parallel`` at a time; logs to each job's file; never raises on failure."""
+    pending = [j for j in jobs if not (j.done is not None and j.done.exists())]
+    for j in jobs:
+        if j not in pending:
+            j.returncode = 0
+    running: list[tuple[Job, subprocess.Popen, float]] = []
+    while pending or running:
+        while pending and len(running) < max(1, parallel):
+            job = pending.pop(0)
+            job.log.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(job.log, "w")
+            handle.write("$ " + shlex.join(job.argv) + "\n")
+            handle.flush()
+            print(f"[bench quality] start {job.name}", flush=True)
+            proc = subprocess.Popen(job.argv, stdout=handle, stderr=subprocess.STDOUT, env=env)
+            handle.close()
+            running.append((job, proc, time.perf_counter()))
+        time.sleep(0.5)
+        still = []
+        for job, proc, start in running:
+            code = proc.poll()
+            if code is None:
+                still.append((job, proc, start))
+                continue
+            job.returncode, job.seconds = code, time.perf_counter() - start
+            status = "ok" if code == 0 else f"FAILED (exit {code}, see {job.log})"
+            print(f"[bench quality] {job.name}: {status} in {job.seconds:.0f} s", flush=True)
+        running = still
+
+
+def _stamp(config: QualityConfig, preset: str) -> dict:
+    return {"preset": preset, "data": str(Path(config.data).resolve()), "budget_minutes": config.budget_minutes,
+            "seed": config.seed, "train_args": config.train_args.get(preset, [])}
+
+
+def _prepare_run(config: QualityConfig, preset: str) -> tuple[Path, bool]:
+    """The run folder of ``preset`` and whether it already holds the finished run (cache hit)."""
+    run = Path(config.runs) / preset
+    stamp_path = run / STAMP
+    if stamp_path.exists():
+        stamp = json.loads(stamp_path.read_text())
+        wanted = _stamp(config, preset)
+        if {k: stamp.get(k) for k in wanted} != wanted:
+            raise ConfigError(f"{run}: holds a run made with other settings ({stamp_path}); "
+                              f"pass another --runs folder or remove it")
+        return run, bool(stamp.get("finished"))
+    if run.exists() and any(run.iterdir()):
+        raise ConfigError(f"{run}: exists and was not made by 'bench quality'; pass another --runs folder")
+    return run, False
+
+
+def modes_of(preset: str) -> tuple[str, ...]:
+    from ..models.presets import build_model, get_preset
+
+    p = get_preset(preset)
+    return tuple(build_model(p.kind, p.model, 1).modes)
+
+
+def _last_metrics(run: Path, count: int = 20) -> dict:
+    path = run / "metrics.jsonl"
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "rays_per_second" in r]
+    if not rows:
+        return {}
+    tail = rows[-count:]
+    return {"step": rows[-1]["step"], "rays_per_second": sum(r["rays_per_second"] for r in tail) / len(tail),
+            "train_psnr": sum(r.get("psnr", 0.0) for r in tail) / len(tail)}
+
+
+def _parameter_counts(run: Path) -> tuple[int, int]:
+    """(all parameters, parameters without the auto-decoder table) of the run's last checkpoint."""
+    from safetensors import safe_open
+
+    from ..training.checkpoint import latest_checkpoint
+
+    path = latest_checkpoint(run)
+    if path is None:
+        return 0, 0
+    total = table = 0
+    with safe_open(str(path), "pt") as f:
+        for key in f.keys():
+            if not key.startswith("model."):
+                continue
+            n = 1
+            for s in f.get_slice(key).get_shape():
+                n *= s
+            total += n
+            if key.startswith("model.latents."):
+                table += n
+    return total, total - table
+
+
+def machine_description(device: str) -> str:
+    import torch
+
+    text = f"{platform.node() or 'host'}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    if device.startswith("cuda") and torch.cuda.is_available():
+        text += f", {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def run_quality(config: QualityConfig) -> dict:
+    """Train what is missing, evaluate every (preset, mode, split), write OUT/quality.{json,md,png}."""
+    unknown = [p for p in config.presets if p not in IMAGE_PRESETS]
+    if unknown:
+        raise ConfigError(f"bench quality: unknown image preset(s) {', '.join(unknown)}; choose from {', '.join(IMAGE_PRESETS)}")
+    if not (Path(config.data) / "metadata.json").exists():
+        raise ConfigError(f"{config.data}: not a generated dataset (no metadata.json); make one with 'sceneprior data generate'")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # --- training
+    runs: dict[str, Path] = {}
+    jobs: list[Job] = []
+    for preset in config.presets:
+        run, cached = _prepare_run(config, preset)
+        runs[preset] = run
+        if cached:
+            print(f"[bench quality] {preset}: reusing the finished run in {run}", flush=True)
+            continue
+        run.mkdir(parents=True, exist_ok=True)
+        (run / STAMP).write_text(json.dumps(_stamp(config, preset), indent=1))
+        resume = ["--resume"] if (run / "checkpoints").exists() else []
+        argv = _cli() + ["train", "--preset", preset, "--data", config.data, "--out", str(run),
+                         "--minutes", str(config.budget_minutes), "--seed", str(config.seed), "--device", config.device,
+                         "--threads", str(config.threads), "--no-progress", *resume, *config.train_args.get(preset, [])]
+        jobs.append(Job(f"train {preset}", argv, run.parent / f"{preset}.train.log"))
+    _run_jobs(jobs, config.parallel, env)
+    train_seconds: dict[str, float] = {}
+    for job in jobs:
+        preset = job.name.split(" ", 1)[1]
+        if job.returncode == 0:
+            stamp = json.loads((runs[preset] / STAMP).read_text())
+            stamp.update(finished=True, train_wall_seconds=job.seconds)
+            (runs[preset] / STAMP).write_text(json.dumps(stamp, indent=1))
+    for preset, run in runs.items():
+        stamp = json.loads((run / STAMP).read_text()) if (run / STAMP).exists() else {}
+        train_seconds[preset] = float(stamp.get("train_wall_seconds", 0.0))
+    # --- evaluation
+    evals: list[tuple[str, str, str, int, Job]] = []
+    for preset, run in runs.items():
+        stamp = json.loads((run / STAMP).read_text()) if (run / STAMP).exists() else {}
+        if not stamp.get("finished"):
+            continue
+        modes = modes_of(preset)
+        default_mode = "encode" if "encode" in modes else "autodecode"
+        combos = [(m, s, 1) for m in modes for s in config.splits]
+        combos.append((default_mode, config.splits[0], 2))
+        for mode, split, views in combos:
+            tag = f"{preset}.{mode.replace('+', '_')}.{split}.{views}v"
+            result = run / "eval" / f"{tag}.json"
+            argv = _cli() + ["eval", str(run), "--data", config.data, "--split", split, "--mode", mode,
+                             "--input-views", str(views), "--json", str(result), "--device", config.device,
+                             "--threads", str(config.threads), "--seed", str(config.seed)]
+            if "autodecode" in mode:
+                argv += ["--steps", str(config.autodecode_steps)]
+            if config.max_objects is not None:
+                argv += ["--max-objects", str(config.max_objects)]
+            if config.max_views is not None:
+                argv += ["--max-views", str(config.max_views)]
+            if config.save_images and views == 1 and mode == default_mode:
+                argv += ["--save-images", str(run / "renders" / split)]
+            evals.append((preset, mode, split, views, Job(f"eval {tag}", argv, run / "eval" / f"{tag}.log", result)))
+    _run_jobs([e[-1] for e in evals], config.parallel, env)
+    # --- table
+    rows = []
+    for preset, run in runs.items():
+        params, params_net = _parameter_counts(run) if run.exists() else (0, 0)
+        metrics = _last_metrics(run)
+        row = {"preset": preset, "params": params, "params_without_latent_table": params_net,
+               "train_seconds": train_seconds.get(preset, 0.0), "train_steps": metrics.get("step", 0),
+               "train_rays_per_second": metrics.get("rays_per_second"), "train_psnr_last": metrics.get("train_psnr"),
+               "results": []}
+        for p, mode, split, views, job in evals:
+            if p != preset:
+                continue
+            entry = {"mode": mode, "split": split, "input_views": views, "ok": False}
+            if job.done is not None and job.done.exists():
+                r = json.loads(job.done.read_text())
+                entry.update(ok=True, psnr=r["psnr"], ssim=r["ssim"], depth_error=r.get("depth_error"),
+                             num_objects=r["num_objects"], inference_seconds=r["inference_seconds_per_object"],
+                             render_seconds_per_image=r["render_seconds_per_view"], device=r.get("device"))
+            else:
+                entry["log"] = str(job.log)
+            row["results"].append(entry)
+        rows.append(row)
+    report = {"command": config.command, "machine": machine_description(config.device),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "config": _plain(config), "rows": rows}
+    (out / "quality.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "quality.md").write_text(format_markdown(report))
+    try:
+        plot_quality(report, out / "quality.png")
+    except Exception as error:  # a plot is a convenience; the table stands without it
+        print(f"[bench quality] no plot: {error}", flush=True)
+    return report
+
+
+def _plain(config: QualityConfig) -> dict:
+    d = asdict(config)
+    d["presets"] = list(config.presets)
+    d["splits"] = list(config.splits)
+    return d
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def format_markdown(report: dict) -> str:
+    cfg = report["config"]
+    lines = [
+        "# Image models: one benchmark",
+        "",
+        f"Made by `{report['command']}` on {report['machine']}, {report['date']}.",
+        f"Data `{cfg['data']}`; training budget {cfg['budget_minutes']:g} min wall clock per preset "
+        f"({cfg['parallel']} side by side, device {cfg['device']}); auto-decoding {cfg['autodecode_steps']} steps.",
+        "Protocol: a fixed input view per held-out object (metadata `input_views`), every other view rendered; "
+        "PSNR/SSIM per image, averaged per object, then over objects.",
+        "",
+        "| model | inference | params (net / all) | steps | train rays/s | split | views | PSNR | SSIM | depth err | infer s/obj | render s/img |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report["rows"]:
+        for r in row["results"]:
+            if not r["ok"]:
+                lines.append(f"| {row['preset']} | {r['mode']} | | | | {r['split']} | {r['input_views']} | failed: see `{r.get('log')}` | | | | |")
+                continue
+            lines.append(
+                f"| {row['preset']} | {r['mode']} | {row['params_without_latent_table'] / 1e6:.2f}M / {row['params'] / 1e6:.2f}M | "
+                f"{row['train_steps']} | {_fmt(row['train_rays_per_second'], '.0f')} | {r['split']} | {r['input_views']} | "
+                f"{r['psnr']:.2f} | {r['ssim']:.3f} | {_fmt(r['depth_error'], '.3f')} | {r['inference_seconds']:.2f} | "
+                f"{r['render_seconds_per_image']:.3f} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def plot_quality(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, test, ood = [], [], []
+    for row in report["rows"]:
+        by = {(r["mode"], r["split"], r["input_views"]): r for r in row["results"] if r["ok"]}
+        for mode in dict.fromkeys(r["mode"] for r in row["results"]):
+            a, b = by.get((mode, "test", 1)), by.get((mode, "test_ood_pose", 1))
+            if a is None and b is None:
+                continue
+            labels.append(f"{row['preset']}\n{mode}")
+            test.append(a["psnr"] if a else 0.0)
+            ood.append(b["psnr"] if b else 0.0)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 4))
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], test, 0.4, label="test (poses as in training)")
+    ax.bar([i + 0.2 for i in x], ood, 0.4, label="test_ood_pose (unseen poses)")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("single-view PSNR (dB)")
+    ax.set_title("held-out novel views")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
