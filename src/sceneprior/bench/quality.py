@@ -330,3 +330,44 @@ def plot_quality(report: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def comparison_figure(runs: str | Path, data: str | Path, split: str, path: str | Path,
+                      presets: tuple[str, ...] = IMAGE_PRESETS, objects: int = 3, views: tuple[int, ...] = (12, 30)) -> Path:
+    """A grid of the same held-out views: per row one (object, target view); columns: the input view, the
+    ground truth, then each preset's rendering (from the renders ``bench quality --save-images 1`` kept in
+    ``RUNS/<preset>/renders/<split>/<scene>/<view>.png``). Presets without renders are left out."""
+    import numpy as np
+
+    from ..data.image_io import read_rgb as read_image, write_png
+    from ..training.data import dataset_metadata
+
+    runs, data = Path(runs), Path(data)
+    category = dataset_metadata(str(data)).get("category", "cars")
+    split_dir = data / f"{category}_{split}"
+    if not split_dir.is_dir():
+        raise ConfigError(f"{split_dir}: no such split folder")
+    have = [p for p in presets if (runs / p / "renders" / split).is_dir()]
+    if not have:
+        raise ConfigError(f"{runs}: no renders of split {split!r} (run bench quality with --save-images 1)")
+    scenes = sorted(d.name for d in (runs / have[0] / "renders" / split).iterdir())[:objects]
+    inputs = dataset_metadata(str(data)).get("input_views", {}).get(split, [0])
+    rows = []
+    for scene in scenes:
+        source = read_image(split_dir / scene / "rgb" / f"{int(inputs[0]):06d}.png")
+        for v in views:
+            name = f"{v:06d}.png"
+            tiles = [source, read_image(split_dir / scene / "rgb" / name)]
+            for p in have:
+                file = runs / p / "renders" / split / scene / name
+                tiles.append(read_image(file) if file.exists() else np.ones_like(tiles[0]))
+            tiles = [t[..., :3] for t in tiles]
+            pad = np.ones((tiles[0].shape[0], 2, 3), dtype=tiles[0].dtype)
+            rows.append(np.concatenate([x for t in tiles for x in (t, pad)][:-1], 1))
+    gap = np.ones((2, rows[0].shape[1], 3), dtype=rows[0].dtype)
+    grid = np.concatenate([x for r in rows for x in (r, gap)][:-1], 0)
+    path = Path(path)
+    write_png(path, grid)
+    (path.with_suffix(".txt")).write_text("columns: input view | ground truth | " + " | ".join(have) + "\n"
+                                          f"rows: objects {', '.join(scenes)} of {split}, target views {', '.join(map(str, views))}\n")
+    return path
