@@ -258,6 +258,13 @@ class Reconstruction:
         return self.loaded.model
 
     @property
+    def inference_label(self) -> str:
+        """How the latent was inferred, e.g. ``encode (one forward pass)`` or ``encode+autodecode (100 steps)``."""
+        if self.mode == "encode":
+            return "encode (one forward pass)"
+        return f"{self.mode} ({len(self.losses)} steps)"
+
+    @property
     def prior(self) -> ViewPrior:
         return self.loaded.prior
 
@@ -400,6 +407,39 @@ def preprocess_config(prior: ViewPrior) -> PreprocessConfig:
                             object_centre=tuple(prior.object_centre))  # type: ignore[arg-type]
 
 
+def crop_intrinsics(K: Float[Tensor, "3 3"], crop_box: tuple[float, float, float, float], size: int) -> Float[Tensor, "3 3"]:
+    """The intrinsics of the ``size``² image cut from ``crop_box`` (x0, y0, x1, y1 in pixels; continuous
+    coordinates, so pixel centres stay at +0.5) of an image with intrinsics ``K``: the same camera, zoomed and
+    shifted."""
+    x0, y0, x1, y1 = (float(v) for v in crop_box)
+    sx, sy = size / (x1 - x0), size / (y1 - y0)
+    out = torch.as_tensor(K, dtype=torch.float32).clone()
+    out[0, 0], out[0, 1], out[0, 2] = out[0, 0] * sx, out[0, 1] * sx, (out[0, 2] - x0) * sx
+    out[1, 1], out[1, 2] = out[1, 1] * sy, (out[1, 2] - y0) * sy
+    return out
+
+
+def inference_mode(loaded: LoadedModel, mode: str | None = None, steps: int = 100, refine_steps: int = 0) -> tuple[str, int]:
+    """(mode, auto-decoding steps) for ``reconstruct``: ``mode`` if given; else encode+autodecode with
+    ``refine_steps`` when that is > 0; else encode when the model has an encoder, autodecode with ``steps`` when it
+    has not (an auto-decoder)."""
+    if refine_steps < 0:
+        raise ConfigError(f"refine steps must be >= 0, got {refine_steps}")
+    if steps < 0:
+        raise ConfigError(f"auto-decoding steps must be >= 0, got {steps}")
+    if refine_steps > 0:
+        if "encode" not in loaded.modes:
+            raise ConfigError(f"{loaded.name} has no encoder, so there is nothing to refine (it auto-decodes; "
+                              f"set its steps instead)")
+        if mode not in (None, "encode+autodecode"):
+            raise ConfigError(f"refine steps ({refine_steps}) mean encode+autodecode; got mode {mode!r} as well")
+        return "encode+autodecode", refine_steps
+    chosen = mode or ("encode" if "encode" in loaded.modes else "autodecode")
+    if chosen not in loaded.modes:
+        raise ConfigError(f"{type(loaded.model).__name__} supports modes {', '.join(loaded.modes)}; got {chosen!r}")
+    return chosen, steps
+
+
 def reconstruct(
     model: LoadedModel | str | Path,
     images: ImageInput | Sequence[ImageInput],
@@ -411,19 +451,23 @@ def reconstruct(
     elevation: float | None = None,
     distance: float | None = None,
     seed: int = 0,
+    refine_steps: int = 0,
+    crop: bool | None = None,
 ) -> Reconstruction:
     """Infer a scene from one unposed photo (found, centred and cropped like the training images; camera = the
     training distribution's typical one, or ``azimuth``/``elevation``/``distance``) or from several posed images
     (``cam2world`` (view, 4, 4) and ``K`` (view, 3, 3) in pixels of each image; resized to the model's
-    resolution, not cropped). ``mode``: encode, autodecode or encode+autodecode (default: encode when the model
-    has an encoder); ``steps`` of auto-decoding."""
+    resolution, not cropped unless ``crop``: then one posed photo is found and cropped like an unposed one and its
+    ``K`` is mapped through the crop, so the model knows the camera of the cropped input).
+
+    ``mode`` (see :func:`inference_mode`): encode (one forward pass; the default when the model has an encoder),
+    autodecode (``steps`` Adam steps on a fresh latent; the only mode of an auto-decoder) or encode+autodecode.
+    ``refine_steps`` > 0 is encode+autodecode with that many steps (start from the encoder's latent)."""
     from .inference import InferenceConfig, infer
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     prior = loaded.prior
-    chosen = mode or ("encode" if "encode" in loaded.modes else "autodecode")
-    if chosen not in loaded.modes:
-        raise ConfigError(f"{type(loaded.model).__name__} supports modes {', '.join(loaded.modes)}; got {chosen!r}")
+    chosen, steps = inference_mode(loaded, mode, steps, refine_steps)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     items = list(images) if isinstance(images, (list, tuple)) else [images]
@@ -431,7 +475,24 @@ def reconstruct(
         raise ConfigError("reconstruct needs at least one image")
     size = prior.resolution
     prepared: list[PreprocessResult | None] = []
-    if cam2world is None:
+    if crop is None:
+        crop = cam2world is None
+    if crop and cam2world is not None:
+        if len(items) > 1:
+            raise ConfigError("crop=True takes one posed photo; several posed images are resized, not cropped")
+        rgb, alpha, where = _as_array(items[0], 0)
+        height, width = rgb.shape[:2]
+        result = preprocess_array(rgb, alpha, preprocess_config(prior), where)
+        prepared.append(result)
+        stack = torch.from_numpy(result.image).permute(2, 0, 1)[None]
+        cams = torch.as_tensor(np.asarray(cam2world), dtype=torch.float32).reshape(-1, 4, 4)
+        Kin = prior.intrinsics(width) if K is None else torch.as_tensor(np.asarray(K), dtype=torch.float32).reshape(-1, 3, 3)[0]
+        if cams.shape[0] != 1:
+            raise ConfigError(f"1 image but {cams.shape[0]} cameras")
+        Ks = crop_intrinsics(Kin, result.crop_box, size)[None]
+    elif not crop and cam2world is None:
+        raise ConfigError("crop=False needs the photo's camera (cam2world and K); an unposed photo is always cropped")
+    elif cam2world is None:
         if len(items) > 1:
             raise ConfigError("several images need their cameras (cam2world and K); or reconstruct each photo alone")
         if K is not None:
@@ -477,5 +538,5 @@ def example_images() -> list[Path]:
     return sorted(p for p in EXAMPLES_DIR.glob("*.png")) if EXAMPLES_DIR.is_dir() else []
 
 
-__all__ = ["LoadedModel", "Reconstruction", "RenderedView", "example_images", "load_model", "orbit", "package_model",
-           "reconstruct", "shipped_models"]
+__all__ = ["LoadedModel", "Reconstruction", "RenderedView", "crop_intrinsics", "example_images", "inference_mode",
+           "load_model", "orbit", "package_model", "reconstruct", "shipped_models"]

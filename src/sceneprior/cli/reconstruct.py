@@ -26,8 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh-resolution", type=int, default=64, help="marching-cubes cells per axis (default 64)")
     p.add_argument("--no-mesh", action="store_true", help="skip the mesh")
     p.add_argument("--mode", default=None, choices=["encode", "autodecode", "encode+autodecode"],
-                   help="inference mode (default: encode when the model has an encoder, else autodecode)")
-    p.add_argument("--steps", type=int, default=100, help="auto-decoding steps (default 100)")
+                   help="inference mode (default: encode, one forward pass, when the model has an encoder; else "
+                   "autodecode)")
+    p.add_argument("--steps", type=int, default=100,
+                   help="auto-decoding steps of --mode autodecode / encode+autodecode and of models without an "
+                   "encoder (default 100)")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="encoder models: start from the encoder's latent and refine it with STEPS auto-decoding steps "
+                   "(encode+autodecode; default 0: off, one forward pass)")
     p.add_argument("--azimuth", type=float, default=None, help="assumed azimuth of the photo, degrees")
     p.add_argument("--elevation", type=float, default=None, help="assumed elevation of the photo, degrees")
     p.add_argument("--distance", type=float, default=None, help="assumed camera distance (scene units)")
@@ -47,13 +53,17 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError(f"--mesh-resolution must be in 8..512, got {args.mesh_resolution}")
     if args.steps < 0:
         raise ConfigError(f"--steps must be >= 0, got {args.steps}")
+    if args.refine < 0:
+        raise ConfigError(f"--refine must be >= 0, got {args.refine}")
+    if args.refine > 0 and args.mode not in (None, "encode+autodecode"):
+        raise ConfigError(f"--refine {args.refine} means encode+autodecode; it cannot be combined with --mode {args.mode}")
 
 
 def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from ..api import example_images, load_model, reconstruct
+    from ..api import example_images, inference_mode, load_model, reconstruct
     from ..demo.outputs import OutputConfig, prepare_out_dir, write_reconstruction
     from ..demo.preprocess import load_image
     from ..errors import ConfigError
@@ -81,11 +91,14 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     load_seconds = time.perf_counter() - start
     print(f"model: {loaded.name} ({loaded.kind}, step {loaded.step}) loaded in {load_seconds:.2f} s")
+    mode, steps = inference_mode(loaded, args.mode, args.steps, args.refine)  # --refine on an auto-decoder: fails here
+    if args.refine > 0 and args.steps != 100:
+        print(f"  note: --refine {args.refine} sets the auto-decoding steps; --steps {args.steps} is ignored")
     config = OutputConfig(views=args.views, resolution=args.resolution, mesh_resolution=args.mesh_resolution,
                           elevation=args.turntable_elevation, mesh=not args.no_mesh)
     for path, target in zip(images, targets):
         print(f"input: {path}")
-        rec = reconstruct(loaded, path, mode=args.mode, steps=args.steps, azimuth=args.azimuth,
+        rec = reconstruct(loaded, path, mode=mode, steps=steps, azimuth=args.azimuth,
                           elevation=args.elevation, distance=args.distance)
         rec.timings = {"load model": load_seconds, **rec.timings}
         crop = rec.preprocessed[0]
@@ -93,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             box = ", ".join(f"{v:.0f}" for v in crop.crop_box)
             print(f"  object found from {crop.mask_source}: box {crop.object_box}, square crop ({box}) -> "
                   f"{rec.images.shape[-1]}x{rec.images.shape[-2]}")
-        print(f"  inferred the latent ({rec.mode}) in {rec.timings['inference']:.2f} s")
+        print(f"  inference: {rec.inference_label} in {rec.timings['inference']:.2f} s")
         result = write_reconstruction(rec, target, config, log=lambda line: print(f"  {line}"))
         for note in result.notes[1:]:
             if note.startswith("No mesh") or "no depth" in note:

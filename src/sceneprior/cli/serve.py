@@ -22,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resolution", type=int, default=None,
                    help="side of the rendered views (default: the model's input resolution)")
     p.add_argument("--mesh-resolution", type=int, default=48, help="marching-cubes cells per axis (default 48)")
-    p.add_argument("--steps", type=int, default=100, help="auto-decoding steps (default 100)")
+    p.add_argument("--steps", type=int, default=100,
+                   help="auto-decoding steps of a model without an encoder (default 100)")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="encoder models: refine the encoder's latent with STEPS auto-decoding steps (default 0: off)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run)
 
@@ -39,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    serve(args.model, args.host, args.port, args.views, args.resolution, args.mesh_resolution, args.steps)
+    serve(args.model, args.host, args.port, args.views, args.resolution, args.mesh_resolution, args.steps, args.refine)
     return 0

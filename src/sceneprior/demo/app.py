@@ -38,14 +38,16 @@ class DemoSession:
     """Holds the model and a folder for each upload's outputs (removed at exit)."""
 
     def __init__(self, model: Any, views: int = 24, resolution: int | None = None, mesh_resolution: int = 48,
-                 steps: int = 100) -> None:
-        from ..api import LoadedModel, load_model
+                 steps: int = 100, refine_steps: int = 0) -> None:
+        from ..api import LoadedModel, inference_mode, load_model
 
         self.loaded: LoadedModel = model if isinstance(model, LoadedModel) else load_model(model)
         self.views = views
         self.resolution = int(resolution or self.loaded.prior.resolution)
         self.mesh_resolution = mesh_resolution
         self.steps = steps
+        self.refine_steps = refine_steps
+        inference_mode(self.loaded, None, steps, refine_steps)  # a refine request the model cannot do fails now
         self.root = Path(tempfile.mkdtemp(prefix="sceneprior-serve-"))
         self.lock = threading.Lock()  # one reconstruction at a time on a small CPU
         self.count = 0
@@ -70,7 +72,7 @@ class DemoSession:
             load_image(path)
             with self.lock:
                 self.count += 1
-                rec = reconstruct(self.loaded, path, steps=self.steps)
+                rec = reconstruct(self.loaded, path, steps=self.steps, refine_steps=self.refine_steps)
                 out = self.root / f"run{self.count:04d}"
                 config = OutputConfig(views=self.views, resolution=self.resolution, mesh_resolution=self.mesh_resolution)
                 result = write_reconstruction(rec, out, config)
@@ -159,10 +161,10 @@ def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
 
 
 def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24, resolution: int | None = None,
-          mesh_resolution: int = 48, steps: int = 100) -> None:
+          mesh_resolution: int = 48, steps: int = 100, refine_steps: int = 0) -> None:
     """Build the app and serve it until interrupted."""
     gr = _gradio()
-    session = DemoSession(model, views, resolution, mesh_resolution, steps)
+    session = DemoSession(model, views, resolution, mesh_resolution, steps, refine_steps)
     app = build_app(session)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "Consolas", "monospace"])

@@ -198,7 +198,7 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
             say(f"meshed in {result.timings['mesh']:.2f} s: {note}")
 
     prior = rec.prior
-    result.notes.insert(0, f"Model: {rec.loaded.name} ({rec.loaded.kind}, step {rec.loaded.step}), inference: {rec.mode}. "
+    result.notes.insert(0, f"Model: {rec.loaded.name} ({rec.loaded.kind}, step {rec.loaded.step}), inference: {rec.inference_label}. "
                            f"Input camera: azimuth {prior.azimuth_deg:g}°, elevation {prior.elevation_deg:g}°, distance "
                            f"{prior.distance:g}, field of view {prior.fov_deg:g}° ({prior.source}). " + (
                                f"Depth range {near:.3f}–{far:.3f}." if any(np.isfinite(v.depth).any() for v in views
@@ -211,7 +211,7 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
     summary = {
         "model": {"name": rec.loaded.name, "kind": rec.loaded.kind, "step": rec.loaded.step,
                   "checkpoint": str(rec.loaded.checkpoint)},
-        "mode": rec.mode, "files": files, "timings_seconds": result.timings, "notes": result.notes,
+        "mode": rec.mode, "inference_steps": len(rec.losses), "files": files, "timings_seconds": result.timings, "notes": result.notes,
         "depth_range": [near, far], "normals": "world space, rgb = (n + 1) / 2",
         "input_camera": {"cam2world_opencv": rec.cam2world[0].tolist(), "K": rec.K[0].tolist()},
         "view_prior": prior.to_json(),
