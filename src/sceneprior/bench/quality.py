@@ -134,6 +134,14 @@ def _last_metrics(run: Path, count: int = 20) -> dict:
             "train_psnr": sum(r.get("psnr", 0.0) for r in tail) / len(tail)}
 
 
+def _checkpoint_step(run: Path) -> int:
+    from ..training.checkpoint import latest_checkpoint
+
+    path = latest_checkpoint(run) if run.exists() else None
+    digits = "".join(c for c in path.stem if c.isdigit()) if path is not None else ""
+    return int(digits) if digits else 0
+
+
 def _parameter_counts(run: Path) -> tuple[int, int]:
     """(all parameters, parameters without the auto-decoder table) of the run's last checkpoint."""
     from safetensors import safe_open
@@ -236,7 +244,7 @@ def run_quality(config: QualityConfig) -> dict:
         params, params_net = _parameter_counts(run) if run.exists() else (0, 0)
         metrics = _last_metrics(run)
         row = {"preset": preset, "params": params, "params_without_latent_table": params_net,
-               "train_seconds": train_seconds.get(preset, 0.0), "train_steps": metrics.get("step", 0),
+               "train_seconds": train_seconds.get(preset, 0.0), "train_steps": _checkpoint_step(run),
                "train_rays_per_second": metrics.get("rays_per_second"), "train_psnr_last": metrics.get("train_psnr"),
                "results": []}
         for p, mode, split, views, job in evals:

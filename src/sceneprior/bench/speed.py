@@ -96,6 +96,8 @@ class SpeedReport:
     matmul: MatmulFigure
     field_mlp: MLPFigure
     renderers: list[dict] = field(default_factory=list)
+    #: (iv)/(v): training steps/s, rays/s and memory of each image preset (:mod:`sceneprior.bench.presets`)
+    presets: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -112,7 +114,8 @@ def machine_info() -> dict:
     }
 
 
-def run_speed(json_path: str | None = None, quick: bool = False) -> SpeedReport:
+def run_speed(json_path: str | None = None, quick: bool = False, presets: tuple[str, ...] | None = None,
+              device: str = "cpu") -> SpeedReport:
     repeats = 3 if quick else 7
     mm = matmul_limit(1024 if quick else 2048, repeats)
     mlp = field_mlp(mm.gflops, points=4096 if quick else 16384, repeats=repeats)
@@ -123,6 +126,11 @@ def run_speed(json_path: str | None = None, quick: bool = False) -> SpeedReport:
         report.notes.append("renderer benchmark unavailable")
     else:
         report.renderers = renderer_rays_per_second(quick=quick)
+    from .presets import preset_speed
+    from .quality import IMAGE_PRESETS
+
+    chosen = IMAGE_PRESETS if presets is None else presets
+    report.presets = [asdict(r) for r in preset_speed(chosen, steps=2 if quick else 5, warmup=1 if quick else 2, device=device)]
     if json_path:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(report.to_json())
@@ -139,5 +147,13 @@ def format_report(report: SpeedReport) -> str:
     ]
     for row in report.renderers:
         lines.append("(iii) " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    if report.presets:
+        lines.append("(iv)/(v) training per preset (its default batch; activation = tensors saved for backward, "
+                     "state = weights + grads + Adam moments):")
+        lines.append(f"     {'preset':<12} {'params':>9} {'rays/step':>9} {'steps/s':>8} {'rays/s':>9} {'activation MB':>13} {'state MB':>8}")
+        for r in report.presets:
+            lines.append(f"     {r['preset']:<12} {r['params'] / 1e6:>8.2f}M {r['rays_per_step']:>9} {r['steps_per_second']:>8.2f} "
+                         f"{r['rays_per_second']:>9.0f} {r['activation_mb']:>13.1f} {r['state_mb']:>8.1f}"
+                         + ("" if r.get("cuda_peak_mb") is None else f"  cuda peak {r['cuda_peak_mb']:.0f} MB"))
     lines.extend(f"note: {n}" for n in report.notes)
     return "\n".join(lines)

@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     speed.add_argument("--json", default=None, help="also write the figures to this JSON file")
     speed.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a smoke run)")
+    speed.add_argument("--presets", default=None, help="comma-separated image presets for (iv)/(v) (default: all)")
+    speed.add_argument("--device", default="cpu", help="device for the per-preset training figures")
     speed.set_defaults(func=_speed)
     quality = sub.add_parser(
         "quality",
@@ -41,6 +43,110 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="extra 'sceneprior train' arguments for one preset, e.g. 'pixelnerf=--batch-size 8'")
     quality.add_argument("--seed", type=int, default=0)
     quality.set_defaults(func=_quality)
+    rec = sub.add_parser(
+        "reconstruct",
+        help="time each stage of the main job (sceneprior reconstruct) on this machine",
+        description="Times the stages of 'sceneprior reconstruct' for one input (default: the bundled example car): "
+        "load the model, preprocess, infer the latent (encode; encode+autodecode and autodecode with --steps where the "
+        "model supports them), render a --views turntable, mesh, write the outputs. Prints a table; --json saves it "
+        "with the machine and its load average.",
+    )
+    rec.add_argument("--model", default="cars", help="shipped model name, run folder or checkpoint (default: cars)")
+    rec.add_argument("--image", default=None, help="input photo (default: the bundled example car)")
+    rec.add_argument("--views", type=int, default=36, help="turntable views (default 36)")
+    rec.add_argument("--resolution", type=int, default=None, help="rendered side (default: the model's)")
+    rec.add_argument("--mesh-resolution", type=int, default=64, help="marching-cubes cells per axis (default 64)")
+    rec.add_argument("--steps", type=int, default=100, help="auto-decoding steps of the timed refine/autodecode (default 100)")
+    rec.add_argument("--repeat", type=int, default=3, help="timed runs per fast stage (default 3; auto-decoding once)")
+    rec.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    rec.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    rec.add_argument("--md", default=None, help="also write the table to this Markdown file")
+    rec.add_argument("--quick", action="store_true", help="a smoke run: 4 views, mesh 16³, 3 steps, 1 repeat")
+    rec.set_defaults(func=_reconstruct)
+    check = sub.add_parser(
+        "reconstruct-check",
+        help="score the main job's novel views against a generated dataset's ground truth",
+        description="For every object of --split, its fixed input view is read from its PNG file and reconstructed "
+        "like 'sceneprior reconstruct' does (object found and cropped; the camera of the cropped input is the dataset "
+        "camera mapped through the crop), then rendered at the ground-truth cameras of the other views and scored "
+        "(PSNR/SSIM as 'sceneprior eval'). A control scores the same input uncropped.",
+    )
+    check.add_argument("--data", required=True, help="generated dataset root (e.g. data/cars_seed1)")
+    check.add_argument("--model", default="cars", help="shipped model name, run folder or checkpoint (default: cars)")
+    check.add_argument("--split", default="test")
+    check.add_argument("--mode", default=None, choices=["encode", "autodecode", "encode+autodecode"],
+                       help="inference mode (default: as reconstruct: encode when the model has an encoder)")
+    check.add_argument("--steps", type=int, default=100, help="auto-decoding steps (default 100)")
+    check.add_argument("--refine", type=int, default=0, metavar="STEPS", help="as reconstruct --refine")
+    check.add_argument("--max-objects", type=int, default=None)
+    check.add_argument("--max-views", type=int, default=None, help="targets per object (default: all but the input)")
+    check.add_argument("--no-control", action="store_true", help="skip the uncropped control")
+    check.add_argument("--reference-psnr", type=float, default=None, help="the model card's PSNR to compare with")
+    check.add_argument("--reference-ssim", type=float, default=None, help="the model card's SSIM")
+    check.add_argument("--reference", default="", help="where the reference figures come from (text)")
+    check.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as eval)")
+    check.add_argument("--json", default=None, help="write the results to this JSON file")
+    check.add_argument("--md", default=None, help="write the table to this Markdown file")
+    check.set_defaults(func=_reconstruct_check)
+
+
+def _write_md(path: str, title: str, command: str, body: str) -> None:
+    from pathlib import Path
+
+    from ..data.image_io import atomic_write_bytes
+
+    text = f"# {title}\n\nMade by `{command}`.\n\n{body}\n"
+    atomic_write_bytes(Path(path), text.encode())
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
+
+    from ..bench.reconstruct import ReconstructSpeedConfig, format_speed_markdown, run_reconstruct_speed, write_json
+
+    command = "sceneprior " + shlex.join(sys.argv[1:])
+    config = ReconstructSpeedConfig(model=args.model, image=args.image, views=args.views, resolution=args.resolution,
+                                    mesh_resolution=args.mesh_resolution, steps=args.steps, repeat=args.repeat,
+                                    threads=args.threads, command=command)
+    if args.quick:
+        config.views, config.mesh_resolution, config.steps, config.repeat = min(args.views, 4), 16, 3, 1
+    report = run_reconstruct_speed(config)
+    text = format_speed_markdown(report)
+    print(text)
+    if args.json:
+        write_json(args.json, report)
+        print(f"wrote {args.json}")
+    if args.md:
+        _write_md(args.md, "The main job's speed: sceneprior bench reconstruct", command, text)
+        print(f"wrote {args.md}")
+    return 0
+
+
+def _reconstruct_check(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
+
+    from ..bench.reconstruct import ReconstructCheckConfig, format_check_markdown, run_reconstruct_check, write_json
+    from ..errors import ConfigError
+
+    if args.refine < 0 or args.steps < 0:
+        raise ConfigError("--refine and --steps must be >= 0")
+    command = "sceneprior " + shlex.join(sys.argv[1:])
+    config = ReconstructCheckConfig(
+        data=args.data, model=args.model, split=args.split, mode=args.mode, steps=args.steps, refine_steps=args.refine,
+        max_objects=args.max_objects, max_views=args.max_views, control=not args.no_control, threads=args.threads,
+        reference_psnr=args.reference_psnr, reference_ssim=args.reference_ssim, reference=args.reference, command=command)
+    result = run_reconstruct_check(config)
+    text = format_check_markdown(result)
+    print(text)
+    if args.json:
+        write_json(args.json, result)
+        print(f"wrote {args.json}")
+    if args.md:
+        _write_md(args.md, "The main job against ground truth: sceneprior bench reconstruct-check", command, text)
+        print(f"wrote {args.md}")
+    return 0
 
 
 def _quality(args: argparse.Namespace) -> int:
@@ -72,7 +178,8 @@ def _quality(args: argparse.Namespace) -> int:
 def _speed(args: argparse.Namespace) -> int:
     from ..bench.speed import format_report, run_speed
 
-    report = run_speed(args.json, quick=args.quick)
+    presets = tuple(p.strip() for p in args.presets.split(",")) if args.presets else None
+    report = run_speed(args.json, quick=args.quick, presets=presets, device=args.device)
     print(format_report(report))
     if args.json:
         print(f"wrote {args.json}")

@@ -1,0 +1,81 @@
+"""Benchmark machinery: memory accounting, per-preset training figures, the quality benchmark's cache and table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sceneprior.bench.presets import preset_speed, saved_activation_bytes
+from sceneprior.bench.quality import QualityConfig, comparison_figure, run_quality
+from sceneprior.data.generator import GeneratorConfig, generate_dataset
+from sceneprior.errors import ConfigError
+
+
+def test_saved_activation_bytes_counts_each_saved_storage_once():
+    x = torch.randn(100, requires_grad=True)
+    y = torch.randn(100, requires_grad=True)
+    # x*y saves x and y (400 B each); exp saves its result (400 B); sum saves nothing of size
+    assert saved_activation_bytes(lambda: torch.exp(x * y).sum()) == 3 * 400
+    # the same tensor saved twice is one storage
+    assert saved_activation_bytes(lambda: (x * x).sum()) == 400
+    with torch.no_grad():
+        assert saved_activation_bytes(lambda: (x * y).sum()) == 0
+
+
+def test_preset_speed_reports_the_trainers_batch(tmp_path):
+    rows = preset_speed(("lfn",), steps=1, warmup=1)
+    (row,) = rows
+    assert row.preset == "lfn"
+    assert row.rays_per_step == 8 * 1024  # the preset's 8 scenes x 1024 rays
+    assert row.state_mb == pytest.approx(16 * row.params / 2**20)
+    assert row.seconds_per_step > 0 and row.rays_per_second == pytest.approx(row.rays_per_step / row.seconds_per_step)
+    assert row.activation_mb > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_cars(tmp_path_factory):
+    root = tmp_path_factory.mktemp("quality") / "cars"
+    generate_dataset(GeneratorConfig(category="cars", out=str(root), objects=4, views=4, test_objects=2, val_objects=2,
+                                     resolution=32, seed=0, workers=1, surface_points=500, sdf_samples=500))
+    return root
+
+
+@pytest.mark.timeout(300)
+def test_bench_quality_trains_evaluates_and_reuses_its_cache(tiny_cars, tmp_path):
+    config = QualityConfig(data=str(tiny_cars), out=str(tmp_path / "out"), runs=str(tmp_path / "runs"),
+                           presets=("autoencoder",), budget_minutes=0.02, max_objects=1, max_views=2,
+                           autodecode_steps=2, save_images=1, command="test")
+    report = run_quality(config)
+    (row,) = report["rows"]
+    assert row["train_steps"] > 0 and row["params"] > 0
+    done = {(r["mode"], r["split"], r["input_views"]) for r in row["results"] if r["ok"]}
+    assert done == {("encode", "test", 1), ("encode", "test_ood_pose", 1), ("autodecode", "test", 1),
+                    ("autodecode", "test_ood_pose", 1), ("encode+autodecode", "test", 1),
+                    ("encode+autodecode", "test_ood_pose", 1), ("encode", "test", 2)}
+    for r in row["results"]:
+        assert 0 < r["psnr"] < 60 and r["num_objects"] == 1
+    table = (tmp_path / "out" / "quality.md").read_text()
+    assert "| autoencoder | encode+autodecode |" in table
+    assert json.loads((tmp_path / "out" / "quality.json").read_text())["rows"][0]["preset"] == "autoencoder"
+    # cached: a second call trains nothing and re-scores nothing
+    log = tmp_path / "runs" / "autoencoder.train.log"
+    before = log.stat().st_mtime_ns
+    again = run_quality(config)
+    assert log.stat().st_mtime_ns == before
+    assert again["rows"][0]["results"] == row["results"]
+    # a run made with another budget is refused, not overwritten
+    other = QualityConfig(**{**config.__dict__, "budget_minutes": 0.05})
+    with pytest.raises(ConfigError, match="other settings"):
+        run_quality(other)
+    figure = comparison_figure(tmp_path / "runs", tiny_cars, "test", tmp_path / "views.png",
+                               presets=("autoencoder",), objects=1, views=(2,))
+    assert figure.exists() and "autoencoder" in figure.with_suffix(".txt").read_text()
+
+
+def test_bench_quality_rejects_unknown_presets_and_missing_data(tmp_path):
+    with pytest.raises(ConfigError, match="unknown image preset"):
+        run_quality(QualityConfig(data=str(tmp_path), presets=("deepsdf",)))
+    with pytest.raises(ConfigError, match="metadata.json"):
+        run_quality(QualityConfig(data=str(tmp_path), presets=("srn",)))
