@@ -168,3 +168,15 @@ def test_object_bbox_rays_stay_inside_the_non_white_box():
     assert len(set(zip(rows[0].tolist(), cols[0].tolist()))) == 12  # distinct pixels
     assert torch.all((rows[1] >= 6) & (rows[1] <= 7) & (cols[1] == 1))  # a 2-pixel box: drawn with replacement
     assert torch.allclose(rgb[0], torch.full_like(rgb[0], 0.2))
+
+
+def test_encoder_latent_size_mismatch_is_a_config_error():
+    from dataclasses import replace
+
+    from sceneprior.errors import ConfigError
+    from sceneprior.models.presets import build_model, get_preset
+
+    for name in ("lfn-encoder", "srn-encoder"):
+        preset = get_preset(name)
+        with pytest.raises(ConfigError, match="must match"):
+            build_model(preset.kind, replace(preset.model, latent_dim=64), 1)

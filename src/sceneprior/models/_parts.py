@@ -14,6 +14,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
+from ..errors import ConfigError
 from .base import SceneLatent, SceneModel
 
 # ----------------------------------------------------------------------------------------- encodings, MLPs
@@ -64,7 +65,10 @@ class GlobalLatentModel(SceneModel):
             self.modes = ("autodecode",)
         else:
             if encoder.latent_dim != latent_dim:
-                raise ValueError("encoder.latent_dim must equal latent_dim")
+                raise ConfigError(
+                    f"latent_dim is {latent_dim} but encoder.latent_dim is {encoder.latent_dim}: they must match "
+                    f"(override both, e.g. --model-override latent_dim={latent_dim} "
+                    f"--model-override 'encoder={{\"latent_dim\": {latent_dim}}}')")
             self.latents = None
             self.encoder = ConvGlobalEncoder(encoder)
             self.modes = ("encode", "autodecode", "encode+autodecode")
