@@ -88,6 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--json", default=None, help="write the results to this JSON file")
     check.add_argument("--md", default=None, help="write the table to this Markdown file")
     check.set_defaults(func=_reconstruct_check)
+    from .bench_claims import register_claims  # sceneprior bench claim NAME
+
+    register_claims(sub)
 
 
 def _write_md(path: str, title: str, command: str, body: str) -> None:
