@@ -419,6 +419,21 @@ def crop_intrinsics(K: Float[Tensor, "3 3"], crop_box: tuple[float, float, float
     return out
 
 
+def reframe(image: Float[np.ndarray, "height width 3"], K_from: Float[Tensor, "3 3"], K_to: Float[Tensor, "3 3"],
+            size: int) -> Float[np.ndarray, "size size 3"]:
+    """``image`` seen with intrinsics ``K_from`` resampled (area-averaged) to what the same camera pose sees with
+    ``K_to`` at ``size``²; outside ``image`` is white (the background). Both K: no skew."""
+    from .demo.preprocess import _crop_resize
+
+    a, b = torch.as_tensor(K_from, dtype=torch.float64), torch.as_tensor(K_to, dtype=torch.float64)
+    if abs(float(a[0, 1])) > 1e-6 or abs(float(b[0, 1])) > 1e-6:
+        raise ConfigError("reframe: intrinsics with skew are not supported")
+    sx, sy = float(a[0, 0] / b[0, 0]), float(a[1, 1] / b[1, 1])
+    box = (float(a[0, 2]) - sx * float(b[0, 2]), float(a[1, 2]) - sy * float(b[1, 2]),
+           float(a[0, 2]) + sx * (size - float(b[0, 2])), float(a[1, 2]) + sy * (size - float(b[1, 2])))
+    return np.clip(_crop_resize(np.asarray(image, np.float32), box, size, 1.0), 0.0, 1.0)
+
+
 def inference_mode(loaded: LoadedModel, mode: str | None = None, steps: int = 100, refine_steps: int = 0) -> tuple[str, int]:
     """(mode, auto-decoding steps) for ``reconstruct``: ``mode`` if given; else encode+autodecode with
     ``refine_steps`` when that is > 0; else encode when the model has an encoder, autodecode with ``steps`` when it
@@ -457,8 +472,9 @@ def reconstruct(
     """Infer a scene from one unposed photo (found, centred and cropped like the training images; camera = the
     training distribution's typical one, or ``azimuth``/``elevation``/``distance``) or from several posed images
     (``cam2world`` (view, 4, 4) and ``K`` (view, 3, 3) in pixels of each image; resized to the model's
-    resolution, not cropped unless ``crop``: then one posed photo is found and cropped like an unposed one and its
-    ``K`` is mapped through the crop, so the model knows the camera of the cropped input).
+    resolution, not cropped unless ``crop``: then one posed photo is found and cropped like an unposed one, its
+    ``K`` is mapped through the crop (:func:`crop_intrinsics`) and the crop is resampled to the model's own
+    intrinsics at that pose (:func:`reframe`), so the model sees the framing it was trained on and knows the camera).
 
     ``mode`` (see :func:`inference_mode`): encode (one forward pass; the default when the model has an encoder),
     autodecode (``steps`` Adam steps on a fresh latent; the only mode of an auto-decoder) or encode+autodecode.
@@ -484,12 +500,15 @@ def reconstruct(
         height, width = rgb.shape[:2]
         result = preprocess_array(rgb, alpha, preprocess_config(prior), where)
         prepared.append(result)
-        stack = torch.from_numpy(result.image).permute(2, 0, 1)[None]
         cams = torch.as_tensor(np.asarray(cam2world), dtype=torch.float32).reshape(-1, 4, 4)
         Kin = prior.intrinsics(width) if K is None else torch.as_tensor(np.asarray(K), dtype=torch.float32).reshape(-1, 3, 3)[0]
         if cams.shape[0] != 1:
             raise ConfigError(f"1 image but {cams.shape[0]} cameras")
-        Ks = crop_intrinsics(Kin, result.crop_box, size)[None]
+        # the camera of the cropped input is the photo's, zoomed and shifted (crop_intrinsics); mapped back to the
+        # model's own intrinsics (the training framing at that camera pose), because an encoder of global latents
+        # does not see cameras: it reads the object's size and place in the frame as the training images show them
+        Ks = prior.intrinsics(size)[None]
+        stack = torch.from_numpy(reframe(result.image, crop_intrinsics(Kin, result.crop_box, size), Ks[0], size)).permute(2, 0, 1)[None]
     elif not crop and cam2world is None:
         raise ConfigError("crop=False needs the photo's camera (cam2world and K); an unposed photo is always cropped")
     elif cam2world is None:
@@ -539,4 +558,4 @@ def example_images() -> list[Path]:
 
 
 __all__ = ["LoadedModel", "Reconstruction", "RenderedView", "crop_intrinsics", "example_images", "inference_mode",
-           "load_model", "orbit", "package_model", "reconstruct", "shipped_models"]
+           "load_model", "orbit", "package_model", "reconstruct", "reframe", "shipped_models"]
