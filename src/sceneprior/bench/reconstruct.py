@@ -296,7 +296,7 @@ def run_reconstruct_check(config: ReconstructCheckConfig, log: Callable[[str], N
         "command": config.command, "data": config.data, "split": config.split,
         "dataset_seed": metadata.get("seed"), "model": {"name": loaded.name, "kind": loaded.kind, "step": loaded.step},
         "mode": mode, "steps": steps if mode != "encode" else 0, "num_objects": len(objects),
-        "views_per_object": _mean([o.num_views for o in objects]),
+        "views_per_object": _mean([float(o.num_views) for o in objects]),
         "psnr": _mean([o.psnr for o in objects]), "ssim": _mean([o.ssim for o in objects]),
         "control_uncropped_psnr": _mean([o.control_psnr for o in objects if o.control_psnr is not None]) if config.control else None,
         "control_uncropped_ssim": _mean([o.control_ssim for o in objects if o.control_ssim is not None]) if config.control else None,
