@@ -75,7 +75,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "pose": {},
     "ood-input": {"model": "cars", "objects": 5, "views": 5, "steps": 100, "rays": 512},
     "resolution": {"model": "cars-srn", "objects": 6, "views": 4, "steps": 100, "rays": 512},
-    "lfn-prior": {"model": None, "objects": 5, "views": 10, "steps": 500, "rays": 2048},
+    "lfn-prior": {"model": None, "objects": 5, "views": 10, "steps": 400, "rays": 2048},
     "interpolation": {"model": "cars-srn", "objects": 3, "views": 2, "steps": 0, "rays": 0},
     "parts": {"model": "cars-srn", "objects": 8, "views": 1, "steps": 100, "rays": 512, "ks": (1, 2, 5, 10, 20)},
 }

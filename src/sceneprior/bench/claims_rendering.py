@@ -83,15 +83,24 @@ def claim_resolution(config: ClaimConfig, out: Path) -> ClaimReport:
     summary = {s: {m: float(np.mean(v)) for m, v in scores[s].items()} for s in SCALES}
     up = [s for s in SCALES if s > 1]
     margin = {s: summary[s]["native"] - max(summary[s]["bilinear"], summary[s]["bicubic"]) for s in up}
-    holds = all(margin[s] >= 0 for s in up)
+    #: within this of upsampling counts as "as good as" (the spread between bilinear and bicubic is of this order)
+    tie = 0.1
+    holds = all(margin[s] >= -tie for s in up)
+    better = all(margin[s] > tie for s in up)
     verdict = ("Rendering the auto-decoded latent directly at " + " and ".join(f"{res0 * s}²" for s in up) + " scores "
-               + ", ".join(f"{summary[s]['native']:.2f} dB at {res0 * s}² ({margin[s]:+.2f} dB vs the better upsampling of the "
-                           f"{res0}² render)" for s in up)
-               + f", against {summary[1]['native']:.2f} dB at the training resolution {res0}². "
-               + ("It renders at 2x and 4x without retraining and beats upsampling its own low-resolution render."
-                  if holds else "It renders at 2x and 4x without retraining, but not better than upsampling its own "
-                  "low-resolution render: the extra pixels carry no detail the model learned at 64², so this part of "
-                  "the claim does not hold on our data."))
+               + ", ".join(f"{summary[s]['native']:.2f} dB at {res0 * s}² ({margin[s]:+.2f} dB vs the better upsampling of "
+                           f"its {res0}² render)" for s in up)
+               + f", against {summary[1]['native']:.2f} dB at the training resolution {res0}². ")
+    if better:
+        verdict += "It renders at 2x and 4x without retraining and beats upsampling its own low-resolution render."
+    elif holds:
+        verdict += (f"It renders at 2x and 4x without retraining, as well as upsampling (within {tie} dB) but not better: "
+                    f"the extra pixels add no detail the model did not learn at {res0}² (bicubic upsampling of the "
+                    f"{res0}² *ground truth* would score " + ", ".join(f"{summary[s]['gt_bicubic']:.2f}" for s in up)
+                    + " dB: the model's error, not the resolution, limits it).")
+    else:
+        verdict += ("It renders at 2x and 4x without retraining, but worse than upsampling its own low-resolution render: "
+                    "this part of the claim does not hold on our data.")
     lines = [
         f"Held-out objects 0..{config.objects - 1} of split test; input: view 0 at {res0}² (as on disk in `{config.data}`); "
         f"{mode} {config.steps} steps on {config.rays} random rays per step. Targets: views {', '.join(map(str, targets))}, "
@@ -108,7 +117,8 @@ def claim_resolution(config: ClaimConfig, out: Path) -> ClaimReport:
     ]
     for s in SCALES:
         r = summary[s]
-        lines.append(f"| {res0 * s}² | {r['native']:.2f} | {r['bilinear']:.2f} | {r['bicubic']:.2f} | {r['gt_bicubic']:.2f} |")
+        reference = "— (is the ground truth)" if s == 1 else f"{r['gt_bicubic']:.2f}"
+        lines.append(f"| {res0 * s}² | {r['native']:.2f} | {r['bilinear']:.2f} | {r['bicubic']:.2f} | {reference} |")
     lines += ["", f"PSNR (dB), mean over {config.objects} objects × {len(targets)} views. Picture (`examples.png`), object 0, "
               f"view {targets[0]} at {res0 * SCALES[-1]}²: ground truth | native render | bicubic of the {res0}² render | "
               f"nearest of the {res0}² render."]
@@ -130,7 +140,7 @@ def claim_resolution(config: ClaimConfig, out: Path) -> ClaimReport:
     ax.set_title(f"{loaded.name}: held-out cars, single view", fontsize=9)
     ax.legend(fontsize=7)
     figure = save_figure(fig, out / "claim.png")
-    headline = {f"native_{res0 * s}": summary[s]["native"] for s in SCALES}
+    headline: dict[str, float] = {f"native_{res0 * s}": summary[s]["native"] for s in SCALES}
     headline.update({f"margin_vs_upsampling_{res0 * s}": margin[s] for s in up})
     return ClaimReport(
         claim="resolution", title="an auto-decoded SRN renders at 2x and 4x its training resolution",
@@ -145,7 +155,7 @@ def claim_resolution(config: ClaimConfig, out: Path) -> ClaimReport:
 
 INPUT_VIEWS = (0, 1, 2)
 PRIOR_STEPS = 200
-FIT_LR = 1e-3
+FIT_LR = 1e-4
 
 
 def fit_without_prior(run_kind: str, run_model, images, cam2world, intrinsics, steps: int, rays: int, seed: int,
