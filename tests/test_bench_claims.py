@@ -167,7 +167,7 @@ def test_srn_pixel_features_give_the_models_colours(tiny_models):
     with torch.no_grad():
         rendered = model.render(latent, cam[None], K[None], 8, 8).rgb[0]
     assert features.shape == (64, model.config.phi_width)
-    assert torch.allclose(rgb.T.reshape(3, 8, 8), rendered, atol=1e-5)
+    assert torch.allclose(rgb.T.reshape(3, 8, 8), rendered, atol=1e-4)  # render may take a faster path: rounding
 
 
 def test_no_prior_fit_lowers_its_loss_on_its_input_views(tiny_data):
