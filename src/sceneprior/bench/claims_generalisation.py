@@ -135,11 +135,11 @@ def claim_pose(config: ClaimConfig, out: Path) -> ClaimReport:
               "(a light field) and is listed for completeness; pixelNeRF is undertrained (its test PSNR is low)."]
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    labels = [f"{r['model']}\n{r['mode']}" for r in rows]
+    labels = [f"{r['model']} {r['mode']}" for r in rows]
     colours = ["tab:red" if r["model"] == "autoencoder" else ("tab:blue" if r["structured_3d"] else "tab:gray") for r in rows]
     axes[0].bar(range(len(rows)), [r["drop"] for r in rows], color=colours)
     axes[0].set_xticks(range(len(rows)))
-    axes[0].set_xticklabels(labels, fontsize=6)
+    axes[0].set_xticklabels(labels, fontsize=6, rotation=60, ha="right")
     axes[0].set_ylabel("PSNR drop test → test_ood_pose (dB)")
     axes[0].set_title("drop on unseen camera poses (red: 2D auto-encoder, blue: 3D-structured)", fontsize=8)
     x = np.arange(len(rows))
@@ -147,7 +147,7 @@ def claim_pose(config: ClaimConfig, out: Path) -> ClaimReport:
     axes[1].bar(x, [r["test_psnr"] for r in rows], 0.27, label="test (held-out)")
     axes[1].bar(x + 0.27, [r["ood_pose_psnr"] for r in rows], 0.27, label="test_ood_pose (held-out, unseen poses)")
     axes[1].set_xticks(x)
-    axes[1].set_xticklabels(labels, fontsize=6)
+    axes[1].set_xticklabels(labels, fontsize=6, rotation=60, ha="right")
     axes[1].set_ylabel("PSNR (dB)")
     axes[1].set_ylim(10, None)
     axes[1].legend(fontsize=7)
