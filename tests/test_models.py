@@ -180,3 +180,49 @@ def test_encoder_latent_size_mismatch_is_a_config_error():
         preset = get_preset(name)
         with pytest.raises(ConfigError, match="must match"):
             build_model(preset.kind, replace(preset.model, latent_dim=64), 1)
+
+
+def test_srn_inference_render_matches_the_training_path():
+    """SRN renders in eval mode without gradients through a faster path (lstm_raymarch_mlp, folded LayerNorms);
+    it equals the generic path (the one training differentiates) within 1e-5, for two scenes at once."""
+    torch.manual_seed(0)
+    preset = get_preset("srn")
+    model = build_model(preset.kind, preset.model, 4).eval()
+    with torch.no_grad():
+        model.marcher.out.weight.normal_(0.0, 0.05)  # steps that depend on the features
+        model.marcher.out.bias.fill_(0.1)
+    latent = SceneLatent(code=torch.randn(2, preset.model.latent_dim))
+    origins = torch.randn(2, 500, 3) * 0.2 + torch.tensor([0.0, 0.0, -1.5])
+    dirs = F.normalize(torch.randn(2, 500, 3) * 0.2 + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
+    with torch.no_grad():
+        fast = model.render_rays(latent, origins, dirs)
+    with torch.enable_grad():
+        reference = model.render_rays(latent, origins, dirs)
+    assert torch.allclose(fast.rgb, reference.rgb.detach(), atol=1e-5, rtol=0)
+    assert torch.allclose(fast.depth, reference.depth.detach(), atol=1e-5, rtol=0)
+
+
+def test_srn_inference_render_does_not_depend_on_the_thread_count():
+    """With 2 torch threads the inference path shares its ray chunks among 2 Python threads (1 torch thread each):
+    the same chunks, so bit-for-bit the same result as 1 thread."""
+    from sceneprior.models import srn as srn_module
+
+    torch.manual_seed(0)
+    preset = get_preset("srn")
+    model = build_model(preset.kind, preset.model, 4).eval()
+    latent = SceneLatent(code=torch.randn(1, preset.model.latent_dim))
+    origins = torch.randn(1, 700, 3) * 0.2 + torch.tensor([0.0, 0.0, -1.5])
+    dirs = F.normalize(torch.randn(1, 700, 3) * 0.2 + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
+    chunk, threads = srn_module.INFERENCE_CHUNK, torch.get_num_threads()
+    srn_module.INFERENCE_CHUNK = 128
+    try:
+        with torch.no_grad():
+            torch.set_num_threads(1)
+            one = model.render_rays(latent, origins, dirs)
+            torch.set_num_threads(2)
+            two = model.render_rays(latent, origins, dirs)
+            assert torch.get_num_threads() == 2
+    finally:
+        srn_module.INFERENCE_CHUNK = chunk
+        torch.set_num_threads(threads)
+    assert torch.equal(one.rgb, two.rgb) and torch.equal(one.depth, two.depth)

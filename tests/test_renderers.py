@@ -420,3 +420,27 @@ def test_light_field_depth_under_no_grad_and_constant_field():
         out = light_field_depth(plane_light_field(1.0), o, d, min_gradient=0.5, max_std=0.05)
         const = light_field_depth(lambda c: torch.ones_like(c[..., :3]), o, d)
     assert out.valid.any() and not const.valid.any() and (const.depth == 0).all()
+
+
+def test_lstm_raymarch_mlp_matches_lstm_raymarch():
+    """The inference fast path (first layer linear in t, centred weights + RMSNorm, gates as rows, chunks) gives
+    the generic marcher's t and features up to float32 rounding."""
+    from sceneprior.conditioning import LayerParams, batched_mlp
+    from sceneprior.renderers import lstm_raymarch_mlp
+
+    torch.manual_seed(0)
+    marcher = LSTMRayMarcher(32, 8, 6, init_step_bias=0.1).eval()
+    with torch.no_grad():
+        marcher.out.weight.normal_(0.0, 0.1)
+    sizes = [(3, 32), (32, 32), (32, 32)]
+    params = [LayerParams(torch.randn(1, o, i) / math.sqrt(i), 0.3 * torch.randn(1, o) + 0.5) for i, o in sizes]
+    origins = torch.randn(1, 300, 3)
+    dirs = torch.nn.functional.normalize(torch.randn(1, 300, 3), dim=-1)
+    near = torch.rand(1, 300)
+    phi = lambda p: batched_mlp(params, p, last_norm=True, last_activation=torch.relu)  # noqa: E731
+    with torch.no_grad():
+        ref = lstm_raymarch(marcher, phi, origins, dirs, near=near, jitter=False)
+        t, features = lstm_raymarch_mlp(marcher, [(p.weight[0], p.bias[0]) for p in params], origins[0], dirs[0],
+                                        near[0], chunk=128)
+    assert torch.allclose(t, ref.t[0], atol=1e-5, rtol=0)
+    assert torch.allclose(features, ref.features[0], atol=1e-5, rtol=0)

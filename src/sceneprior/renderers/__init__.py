@@ -16,12 +16,13 @@ Changes to the agreed interface (nothing was removed or renamed; additions only,
 * ``sphere_trace(..., step_scale=1.0, compute_normals=True, create_graph=False, min_cosine=1e-3)``;
   ``SphereTraceOutput`` also has ``sdf``.
 * ``LSTMRayMarcher(feature_dim, hidden, steps, init_depth_mean=0.05, init_depth_std=5e-4, init_step_bias=None,
-  grad_clamp=10.0)``; ``lstm_raymarch(..., near=None, jitter=True, generator=None)``.
+  grad_clamp=10.0)``; ``lstm_raymarch(..., near=None, jitter=True, generator=None)``; ``lstm_raymarch_mlp``
+  is its inference-only fast path for an MLP feature function (SRN's φ), the same results up to float32 rounding.
 * ``LightFieldOutput`` also has ``plucker``; ``light_field_depth`` returns ``LightFieldDepth(depth, valid)``.
 """
 
 from .light_field import LightFieldDepth, LightFieldFn, LightFieldOutput, light_field_depth, light_field_render
-from .lstm_marcher import FeatureFn, LSTMRayMarcher, RaymarchOutput, lstm_raymarch
+from .lstm_marcher import FeatureFn, LSTMRayMarcher, RaymarchOutput, lstm_raymarch, lstm_raymarch_mlp
 from .sphere_tracing import SdfFn, SphereTraceOutput, sphere_trace
 from .volume import (
     VolumeRenderConfig,
@@ -37,6 +38,6 @@ from .volume import (
 __all__ = [
     "VolumeRenderConfig", "VolumeRenderOutput", "composite", "ray_aabb", "render_samples", "sample_pdf",
     "stratified_samples", "volume_render", "SdfFn", "SphereTraceOutput", "sphere_trace", "FeatureFn",
-    "LSTMRayMarcher", "RaymarchOutput", "lstm_raymarch", "LightFieldDepth", "LightFieldFn", "LightFieldOutput",
+    "LSTMRayMarcher", "RaymarchOutput", "lstm_raymarch", "lstm_raymarch_mlp", "LightFieldDepth", "LightFieldFn", "LightFieldOutput",
     "light_field_depth", "light_field_render",
 ]
