@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rec.add_argument("--mesh-resolution", type=int, default=64, help="marching-cubes cells per axis (default 64)")
     rec.add_argument("--steps", type=int, default=100, help="auto-decoding steps of the timed refine/autodecode (default 100)")
     rec.add_argument("--repeat", type=int, default=3, help="timed runs per fast stage (default 3; auto-decoding once)")
-    rec.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    rec.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as reconstruct)")
     rec.add_argument("--json", default=None, help="also write the figures to this JSON file")
     rec.add_argument("--md", default=None, help="also write the table to this Markdown file")
     rec.add_argument("--quick", action="store_true", help="a smoke run: 4 views, mesh 16³, 3 steps, 1 repeat")

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--elevation", type=float, default=None, help="assumed elevation of the photo, degrees")
     p.add_argument("--distance", type=float, default=None, help="assumed camera distance (scene units)")
     p.add_argument("--turntable-elevation", type=float, default=None, help="elevation of the turntable (default: the photo's)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: measured faster than 2 on the 2-core development machine, results/reconstruct_speed.md)")
     p.set_defaults(func=run)
 
 

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="auto-decoding steps of a model without an encoder (default 100)")
     p.add_argument("--refine", type=int, default=0, metavar="STEPS",
                    help="encoder models: refine the encoder's latent with STEPS auto-decoding steps (default 0: off)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: measured faster than 2 on the 2-core development machine, results/reconstruct_speed.md)")
     p.set_defaults(func=run)
 
 
