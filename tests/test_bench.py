@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from sceneprior.bench.presets import preset_speed, saved_activation_bytes
+from sceneprior.bench.presets import preset_speed
+from sceneprior.training.memory import saved_activation_bytes
 from sceneprior.bench.quality import QualityConfig, comparison_figure, run_quality
 from sceneprior.data.generator import GeneratorConfig, generate_dataset
 from sceneprior.errors import ConfigError

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from ..training.memory import saved_activation_bytes
+
 
 @dataclass
 class PresetSpeed:
@@ -33,24 +35,6 @@ class PresetSpeed:
     activation_mb: float
     state_mb: float
     cuda_peak_mb: float | None = None
-
-
-def saved_activation_bytes(fn) -> int:
-    """Bytes of the distinct storages autograd saves for backward while ``fn()`` runs."""
-    seen: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        try:
-            storage = t.untyped_storage()
-            seen[storage.data_ptr()] = storage.nbytes()
-        except (RuntimeError, NotImplementedError):
-            seen[id(t)] = t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    del out
-    return int(sum(seen.values()))
 
 
 def _tiny_dataset(folder: Path, resolution: int) -> Path:

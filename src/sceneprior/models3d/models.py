@@ -498,16 +498,6 @@ def parameter_count(model: nn.Module, include_latents: bool = False) -> int:
 def activation_memory(model: ShapeModel, batch: ShapeBatch) -> int:
     """Bytes of the tensors autograd keeps for the backward pass of one training loss on ``batch`` (each
     storage counted once): a device-independent measure of a training step's peak activation memory."""
-    seen: dict[int, int] = {}
+    from ..training.memory import saved_activation_bytes
 
-    def pack(t: Tensor) -> Tensor:
-        try:
-            storage = t.untyped_storage()
-            seen[storage.data_ptr()] = storage.nbytes()
-        except (RuntimeError, NotImplementedError):
-            seen[id(t)] = t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model.loss(batch)
-    return int(sum(seen.values()))
+    return saved_activation_bytes(lambda: model.loss(batch))
