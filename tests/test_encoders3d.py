@@ -18,13 +18,7 @@ from sceneprior.errors import ConfigError
 from sceneprior.representations import Bounds, FeatureGrid, FeaturePlanes, LocalDecoder, LocalDecoderConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is much faster than two on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _perturb(module: torch.nn.Module) -> None:

@@ -7,18 +7,11 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from sceneprior.evaluation import depth_error, psnr, ssim
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on the shared 2-core machine two threads spin against other jobs (up to 8x slower)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_psnr_of_a_constant_offset_is_20_db():

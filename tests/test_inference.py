@@ -14,13 +14,7 @@ from sceneprior.models.lfn import LFN
 from sceneprior.training import BatchConfig, TrainConfig, load_run, open_split, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on the shared 2-core machine two threads spin against other jobs (up to 8x slower)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,7 @@ from sceneprior.models.configs import to_plain
 from sceneprior.training import BatchConfig, BatchSampler, SplitCache, make_optimizer, open_split
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on the shared 2-core machine two threads spin against other jobs (up to 8x slower)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,7 @@ from sceneprior.models3d import (
 GOLDEN = Path(__file__).parent / "data" / "models3d_presets.json"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

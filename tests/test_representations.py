@@ -26,13 +26,7 @@ from sceneprior.representations import (
 UNIT = Bounds(half_extent=0.5, padding=0.0)  # covers exactly [-0.5, 0.5]^3: u = p + 0.5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is much faster than two on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_grid_trilinear_on_2x2x2_matches_hand_computed_values():
