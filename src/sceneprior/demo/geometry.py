@@ -51,31 +51,19 @@ def density_level(model: SceneModel) -> float:
 def pixelnerf_fields(
     model: SceneModel, latent: SceneLatent
 ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-    """(density_fn, colour_fn) over world points (N, 3) for a pixelNeRF latent; directions point from the first
-    input camera's centre to the point.
-
-    pixelNeRF has no public point query yet: this uses the model's field factory (``_field(net, latent)`` returning
-    ``field(points (b, N, 3), dirs (b, N, 3)) -> FieldOutput``, or the older ``_query(net, latent, points, dirs)
-    -> (sigma, rgb)``). A public ``PixelNeRF.field(latent, fine=True) -> FieldFn`` would remove this coupling."""
+    """(density_fn, colour_fn) over world points (N, 3) for a pixelNeRF latent (its fine network,
+    :meth:`PixelNeRF.field`); directions point from the first input camera's centre to the point."""
     assert latent.cam2world is not None
     centre = latent.cam2world[0, 0, :3, 3]
-    fine = model.fine  # type: ignore[attr-defined]
-    factory = getattr(model, "field", None) or getattr(model, "_field", None)
-    if factory is not None:
-        field = factory(fine, latent)
-
-        def query(points: Tensor) -> tuple[Tensor, Tensor]:
-            dirs = torch.nn.functional.normalize(points - centre, dim=-1)
-            out = field(points[None], dirs[None])
-            return out.density[0, :, 0], out.rgb[0]
-    elif hasattr(model, "_query"):
-
-        def query(points: Tensor) -> tuple[Tensor, Tensor]:
-            dirs = torch.nn.functional.normalize(points - centre, dim=-1)
-            sigma, rgb = model._query(fine, latent, points[None], dirs[None])  # type: ignore[attr-defined]
-            return sigma[0], rgb[0]
-    else:
+    factory = getattr(model, "field", None)
+    if factory is None:
         raise ConfigError(f"{type(model).__name__} exposes no way to query its density at points; cannot mesh it")
+    field = factory(latent)
+
+    def query(points: Tensor) -> tuple[Tensor, Tensor]:
+        dirs = torch.nn.functional.normalize(points - centre, dim=-1)
+        out = field(points[None], dirs[None])
+        return out.density[0, :, 0], out.rgb[0]
 
     return (lambda p: query(p)[0]), (lambda p: query(p)[1])
 

@@ -274,17 +274,29 @@ class ResnetFCField(nn.Module):
     def _pool(self, h: Tensor) -> Tensor:
         return h.mean(dim=1) if self.combine == "mean" else h.amax(dim=1)
 
+    def project_features(self, maps: Float[Tensor, "image channel height width"]) -> Float[Tensor, "image injected height width"]:
+        """Every ``lin_z`` applied to every pixel of feature maps, concatenated along channels (``len(lin_z) *
+        width``). Linear maps commute with bilinear sampling (its weights sum to one), so sampling these maps and
+        calling :meth:`forward` with ``projected=True`` equals sampling ``maps`` and projecting per point, at a
+        cost per feature-map pixel instead of per query point."""
+        weight = torch.cat([layer.weight for layer in self.lin_z], 0)
+        bias = torch.cat([layer.bias for layer in self.lin_z], 0)
+        return F.conv2d(maps, weight[:, :, None, None], bias)
+
     def forward(
-        self, inputs: Float[Tensor, "batch view point dim"], features: Float[Tensor, "batch view point channel"]
+        self, inputs: Float[Tensor, "batch view point dim"], features: Float[Tensor, "batch view point channel"],
+        projected: bool = False,
     ) -> FieldOutput:
+        """``projected``: ``features`` are samples of :meth:`project_features` maps (the ``lin_z`` outputs)."""
         h = self.lin_in(inputs)
+        width = h.shape[-1]
         pooled = False
         for k, block in enumerate(self.blocks):
             if k == self.combine_layer:
                 h = self._pool(h)
                 pooled = True
             if k < len(self.lin_z):
-                h = h + self.lin_z[k](features)
+                h = h + (features[..., k * width : (k + 1) * width] if projected else self.lin_z[k](features))
             h = block(h)
         if not pooled:
             h = self._pool(h)

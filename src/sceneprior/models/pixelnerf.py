@@ -10,8 +10,11 @@ Head: ReLU → Linear(W→4), σ = ReLU, rgb = sigmoid. Volume rendering with se
 from the coarse weights plus ``depth_samples`` around the coarse depth (N(0, depth_std)), the fine network
 evaluated on the sorted union; last interval to far; white background. Loss = MSE(coarse) + MSE(fine).
 
-The feature-injection linears are applied to the feature maps before sampling (identical result, far
-cheaper: see :meth:`PixelAlignedField.project_features`).
+Assembled from the shared parts: :class:`~sceneprior.encoders.FeatureMapEncoder`,
+:func:`~sceneprior.conditioning.sample_pixel_features` (projection and bilinear sampling),
+:class:`~sceneprior.fields.ResnetFCField` and :func:`~sceneprior.renderers.volume_render`. The feature-injection
+linears are applied to the feature maps before sampling (identical result, far cheaper: see
+:meth:`ResnetFCField.project_features`).
 
 Defaults vs the paper: feature channels 32+32+64+128 = 256 (512), width 64 (512), samples 32 / 16 / 8
 (64 / 16 / 16). ``xyz_frame="view"`` feeds the full view-space point (the paper text); pixelNeRF's code uses
@@ -31,11 +34,11 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from ..conditioning import directions_to_views, sample_pixel_features
 from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
-from ..fields import ResnetBlockFC
+from ..fields import PositionalEncoding, ResnetFCField, pixelnerf_inputs
 from ..fields.base import FieldFn, FieldOutput
 from ..renderers import VolumeRenderConfig, ray_aabb, volume_render
-from ._parts import positional_encoding
 from .base import RayOutput, SceneLatent, SceneModel
 
 
@@ -55,47 +58,9 @@ class PixelNeRFConfig:
     #: box_min (3) then box_max (3), world units
     bounds: tuple[float, ...] = (-0.5, -0.5, -0.5, 0.5, 0.5, 0.5)
     white_background: bool = True
-
-
-class PixelAlignedField(nn.Module):
-    """The ResnetFC body of pixelNeRF, conditioned on features sampled from each source view."""
-
-    def __init__(self, config: PixelNeRFConfig, feature_dim: int) -> None:
-        super().__init__()
-        self.config = config
-        d_in = 3 * (1 + 2 * config.num_frequencies) + 3
-        self.lin_in = nn.Linear(d_in, config.width)
-        self.inject = nn.ModuleList(nn.Linear(feature_dim, config.width) for _ in range(config.combine_layer))
-        self.blocks = nn.ModuleList(ResnetBlockFC(config.width) for _ in range(config.blocks))
-        self.lin_out = nn.Linear(config.width, 4)
-
-    def forward(
-        self, xyz: Float[Tensor, "batch view point 3"], dirs: Float[Tensor, "batch view point 3"],
-        injected: Float[Tensor, "batch view point injected"],
-    ) -> tuple[Float[Tensor, "batch point"], Float[Tensor, "batch point 3"]]:
-        """``injected`` holds the per-block feature projections ``inject[k](feature)`` concatenated (see
-        :meth:`project_features`)."""
-        x = torch.cat([positional_encoding(xyz, self.config.num_frequencies, self.config.freq_factor), dirs], -1)
-        h = self.lin_in(x)
-        width = self.config.width
-        for k, block in enumerate(self.blocks):
-            if k == self.config.combine_layer:
-                h = h.mean(1)
-            if k < self.config.combine_layer:
-                h = h + injected[..., k * width : (k + 1) * width]
-            h = block(h)
-        if self.config.combine_layer >= len(self.blocks):
-            h = h.mean(1)
-        out = self.lin_out(F.relu(h))
-        return F.relu(out[..., 0]), torch.sigmoid(out[..., 1:])
-
-    def project_features(self, maps: Float[Tensor, "image channel height width"]) -> Float[Tensor, "image injected height width"]:
-        """The feature-injection linears applied to every pixel of the feature maps. Linear maps commute with
-        bilinear sampling (its weights sum to one), so projecting the maps once and sampling the projections is
-        exactly pixelNeRF's sample-then-project, at a cost per feature-map pixel instead of per query point."""
-        weight = torch.cat([layer.weight for layer in self.inject], 0)
-        bias = torch.cat([layer.bias for layer in self.inject], 0)
-        return F.conv2d(maps, weight[:, :, None, None], bias)
+    #: source images are resized by this factor before the encoder (pixelNeRF's SRN cars are 128²; at 64² the
+    #: deepest map would be 4×4). The intrinsics still refer to the source image: only the maps are finer.
+    encoder_scale: float = 1.0
 
 
 class PixelNeRF(SceneModel):
@@ -105,46 +70,68 @@ class PixelNeRF(SceneModel):
         super().__init__()
         self.config = config
         self.encoder = FeatureMapEncoder(config.encoder)
-        self.coarse = PixelAlignedField(config, self.encoder.out_channels)
-        self.fine = PixelAlignedField(config, self.encoder.out_channels)
+        self.encoding = PositionalEncoding(config.num_frequencies, config.freq_factor)
+        d_in = self.encoding.out_dim + 3
+        channels = self.encoder.out_channels
+        self.coarse = ResnetFCField(d_in, channels, config.width, config.blocks, config.combine_layer)
+        self.fine = ResnetFCField(d_in, channels, config.width, config.blocks, config.combine_layer)
         bounds = torch.tensor(config.bounds, dtype=torch.float32)
         self.register_buffer("box_min", bounds[:3], persistent=False)
         self.register_buffer("box_max", bounds[3:], persistent=False)
+        self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
+
+    def _upgrade_state_dict(self, state_dict: dict, prefix: str, *args: object) -> None:
+        """Checkpoints written before pixelNeRF used the shared ResnetFC field (sceneprior ≤ 0.1, its own copy
+        with ``inject`` for ``lin_z``, output ``[σ, rgb]`` for ``[rgb, σ]`` and a ``[x, sin…, cos…]`` encoding
+        for ``[x, sin f0, cos f0, …]``): renamed and permuted to the same function."""
+        for net in ("coarse", "fine"):
+            key = f"{prefix}{net}."
+            if f"{key}inject.0.weight" not in state_dict:
+                continue
+            for name in [k for k in state_dict if k.startswith(f"{key}inject.")]:
+                state_dict[name.replace(f"{key}inject.", f"{key}lin_z.")] = state_dict.pop(name)
+            rows = torch.tensor([1, 2, 3, 0])
+            state_dict[f"{key}lin_out.weight"] = state_dict[f"{key}lin_out.weight"][rows]
+            state_dict[f"{key}lin_out.bias"] = state_dict[f"{key}lin_out.bias"][rows]
+            freqs = self.config.num_frequencies
+            columns = list(range(3))
+            for f in range(freqs):
+                for wave in range(2):  # sin, cos
+                    columns += [3 + wave * 3 * freqs + f * 3 + d for d in range(3)]
+            columns += [3 + 6 * freqs + d for d in range(3)]  # view direction
+            state_dict[f"{key}lin_in.weight"] = state_dict[f"{key}lin_in.weight"][:, columns]
 
     def encode(self, images, cam2world, intrinsics) -> SceneLatent:
         batch = images.shape[0]
-        maps = self.encoder(rearrange(images, "b v c h w -> (b v) c h w"))
+        flat = rearrange(images, "b v c h w -> (b v) c h w")
+        if self.config.encoder_scale != 1.0:
+            flat = F.interpolate(flat, scale_factor=self.config.encoder_scale, mode="bilinear", align_corners=False, antialias=self.config.encoder_scale < 1.0)
+        maps = self.encoder(flat)
         return SceneLatent(
             feature_maps=rearrange(maps, "(b v) c h w -> b v c h w", b=batch),
             cam2world=cam2world, intrinsics=intrinsics, image_size=(images.shape[-2], images.shape[-1]),
         )
 
-    def _field(self, net: PixelAlignedField, latent: SceneLatent) -> FieldFn:
-        """The field of ``net`` conditioned on the latent's source views, as a callable for the renderer; the
-        feature maps are projected once here, not per chunk of points."""
+    def field(self, latent: SceneLatent, fine: bool = True) -> FieldFn:
+        """The fine (or coarse) network conditioned on the latent's source views, as a field callable over world
+        points and unit directions ``(batch, N, 3)``; the feature maps are projected once here, not per chunk."""
+        return self._field(self.fine if fine else self.coarse, latent)
+
+    def _field(self, net: ResnetFCField, latent: SceneLatent) -> FieldFn:
         assert latent.feature_maps is not None and latent.cam2world is not None and latent.intrinsics is not None
         assert latent.image_size is not None
-        batch = latent.cam2world.shape[0]
-        rotation = latent.cam2world[:, :, None, :3, :3]  # b v 1 3 3
-        centre = latent.cam2world[:, :, None, :3, 3]
-        K = latent.intrinsics[:, :, None]
-        height, width = latent.image_size
-        maps = net.project_features(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w"))
+        batch, views = latent.cam2world.shape[:2]
+        image_size = latent.image_size
+        maps = rearrange(net.project_features(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w")),
+                         "(b v) c h w -> b v c h w", b=batch)
+        rotated = self.config.xyz_frame == "rotated"
 
         def field(points: Tensor, dirs: Tensor) -> FieldOutput:
-            p = points[:, None]
-            x_cam = ((p - centre).unsqueeze(-2) @ rotation).squeeze(-2)  # R^T (p - c): b v N 3
-            d_cam = (dirs[:, None].unsqueeze(-2) @ rotation).squeeze(-2)
-            z = x_cam[..., 2].clamp(min=1e-4)
-            u = K[..., 0, 0] * x_cam[..., 0] / z + K[..., 0, 2]
-            v = K[..., 1, 1] * x_cam[..., 1] / z + K[..., 1, 2]
-            grid = torch.stack([u / width * 2.0 - 1.0, v / height * 2.0 - 1.0], -1)  # pixel edges at ±1
-            grid = rearrange(grid, "b v n two -> (b v) n 1 two")
-            sampled = F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)
-            features = rearrange(sampled, "(b v) c n 1 -> b v n c", b=batch)
-            xyz = x_cam if self.config.xyz_frame == "view" else (p.unsqueeze(-2) @ rotation).squeeze(-2)
-            sigma, rgb = net(xyz, d_cam, features)
-            return FieldOutput(density=sigma[..., None], rgb=rgb)
+            sampled = sample_pixel_features(maps, points, latent.cam2world, latent.intrinsics, image_size)
+            xyz = sampled.points_rotated if rotated else sampled.points_view
+            inputs = pixelnerf_inputs(xyz, directions_to_views(dirs, latent.cam2world), self.encoding)
+            out = net(inputs, sampled.features, projected=True)
+            return FieldOutput(density=out.density, rgb=out.rgb)
 
         return field
 
@@ -156,8 +143,8 @@ class PixelNeRF(SceneModel):
             depth_jitter_std=config.depth_std, perturb=self.training,
             background=1.0 if config.white_background else None, last_interval="far",
         )
-        fine = volume_render(self._field(self.coarse, latent), origins, dirs, near, far, render_config,
-                             fine_field=self._field(self.fine, latent))
+        fine = volume_render(self.field(latent, fine=False), origins, dirs, near, far, render_config,
+                             fine_field=self.field(latent))
         coarse = fine.coarse if fine.coarse is not None else fine
         # expected depth of background rays is meaningless: report the depth of what was hit
         depth = fine.normalized_depth()
