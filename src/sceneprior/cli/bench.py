@@ -102,11 +102,24 @@ def _write_md(path: str, title: str, command: str, body: str) -> None:
     atomic_write_bytes(Path(path), text.encode())
 
 
+def _report(args: argparse.Namespace, text: str, result: object, title: str, command: str) -> None:
+    """Print a benchmark's Markdown and write it (``--md``) and its JSON (``--json``) where asked."""
+    from ..bench.reconstruct import write_json
+
+    print(text)
+    if args.json:
+        write_json(args.json, result)
+        print(f"wrote {args.json}")
+    if args.md:
+        _write_md(args.md, title, command, text)
+        print(f"wrote {args.md}")
+
+
 def _reconstruct(args: argparse.Namespace) -> int:
     import shlex
     import sys
 
-    from ..bench.reconstruct import ReconstructSpeedConfig, format_speed_markdown, run_reconstruct_speed, write_json
+    from ..bench.reconstruct import ReconstructSpeedConfig, format_speed_markdown, run_reconstruct_speed
 
     command = "sceneprior " + shlex.join(sys.argv[1:])
     config = ReconstructSpeedConfig(model=args.model, image=args.image, views=args.views, resolution=args.resolution,
@@ -115,14 +128,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
     if args.quick:
         config.views, config.mesh_resolution, config.steps, config.repeat = min(args.views, 4), 16, 3, 1
     report = run_reconstruct_speed(config)
-    text = format_speed_markdown(report)
-    print(text)
-    if args.json:
-        write_json(args.json, report)
-        print(f"wrote {args.json}")
-    if args.md:
-        _write_md(args.md, "The main job's speed: sceneprior bench reconstruct", command, text)
-        print(f"wrote {args.md}")
+    _report(args, format_speed_markdown(report), report, "The main job's speed: sceneprior bench reconstruct", command)
     return 0
 
 
@@ -130,7 +136,7 @@ def _reconstruct_check(args: argparse.Namespace) -> int:
     import shlex
     import sys
 
-    from ..bench.reconstruct import ReconstructCheckConfig, format_check_markdown, run_reconstruct_check, write_json
+    from ..bench.reconstruct import ReconstructCheckConfig, format_check_markdown, run_reconstruct_check
     from ..errors import ConfigError
 
     if args.refine < 0 or args.steps < 0:
@@ -141,14 +147,8 @@ def _reconstruct_check(args: argparse.Namespace) -> int:
         max_objects=args.max_objects, max_views=args.max_views, control=not args.no_control, threads=args.threads,
         reference_psnr=args.reference_psnr, reference_ssim=args.reference_ssim, reference=args.reference, command=command)
     result = run_reconstruct_check(config)
-    text = format_check_markdown(result)
-    print(text)
-    if args.json:
-        write_json(args.json, result)
-        print(f"wrote {args.json}")
-    if args.md:
-        _write_md(args.md, "The main job against ground truth: sceneprior bench reconstruct-check", command, text)
-        print(f"wrote {args.md}")
+    _report(args, format_check_markdown(result), result, "The main job against ground truth: sceneprior bench reconstruct-check",
+            command)
     return 0
 
 
