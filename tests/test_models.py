@@ -287,7 +287,7 @@ def test_pixelnerf_loads_checkpoints_of_its_former_layout():
 
     saved = load_file(Path(__file__).parent / "data" / "pixelnerf_v0_tiny.safetensors")
     config = PixelNeRFConfig(encoder=FeatureMapEncoderConfig(4, (4, 4, 4)), width=8, blocks=3, combine_layer=2,
-                             num_frequencies=2, coarse_samples=6, importance_samples=3, depth_samples=2)
+                             num_frequencies=2, coarse_samples=6, importance_samples=3, depth_samples=2, xyz_frame="view")
     model = PixelNeRF(config).eval()
     model.load_state_dict({k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")})
     latent = model.encode(saved["in.images"], saved["in.cam2world"], saved["in.intrinsics"])

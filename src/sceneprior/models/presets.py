@@ -79,7 +79,9 @@ def _presets() -> dict[str, Preset]:
         ),
         "pixelnerf": Preset(
             "pixelnerf", "pixelnerf", PixelNeRFConfig(),
-            TrainingDefaults(lr=1e-4, scenes_per_batch=4, target_views=1, rays_per_scene=128, input_views=(1, 2),
+            # lr: the paper's 1e-4 left the training-ray PSNR flat at ~12 dB for 2,180 steps (results/quality);
+            # 5e-4 starts faster on our from-scratch, CPU-sized model (results/quality/pixelnerf_cpu*)
+            TrainingDefaults(lr=5e-4, scenes_per_batch=4, target_views=1, rays_per_scene=128, input_views=(1, 2),
                              object_bbox_rays=True),
             "pixelNeRF: pixel-aligned features + coarse/fine volume rendering, 1 or 2 source views",
         ),
