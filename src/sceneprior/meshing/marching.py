@@ -14,6 +14,9 @@ The grid has ``resolution`` cells (``resolution + 1`` samples) per axis over ``[
 coarse-to-fine in the spirit of ONet's MISE: evaluate the coarse grid, then repeatedly halve the cell size
 and evaluate only the new samples of cells that straddle the level set (dilated by one cell); every other
 sample takes the trilinear interpolation of its coarser cell, which cannot create a crossing there.
+Coarse-to-fine only finds surfaces the coarse grid sees: a structure thinner than a coarse cell that no
+coarse sample falls inside (a room's 4 cm wall under a 16^3 start over [-1.05, 1.05]^3) is dropped whole;
+use the dense grid (``coarse_resolution=None``) for thin geometry.
 Faces are oriented with outward normals (positive volume for a closed surface).
 """
 

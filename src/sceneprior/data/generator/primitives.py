@@ -552,9 +552,12 @@ def sample_surface(
         have = kept
     if have < count:
         raise RuntimeError("surface sampling failed: almost no visible surface")
-    points = np.concatenate(points_out)[:count].astype(np.float32)
-    normals = np.concatenate(normals_out)[:count].astype(np.float32)
-    parts = np.concatenate(parts_out)[:count].astype(np.uint8)
+    # a random subset of the kept samples: ``draw`` returns them grouped by primitive, so the first
+    # ``count`` would over-represent the first primitives (in rooms: only the floor was ever kept)
+    pick = rng.permutation(have)[:count]
+    points = np.concatenate(points_out)[pick].astype(np.float32)
+    normals = np.concatenate(normals_out)[pick].astype(np.float32)
+    parts = np.concatenate(parts_out)[pick].astype(np.uint8)
     return points, normals, parts
 
 
