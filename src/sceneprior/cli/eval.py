@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "convonet-*, voxel-*): infer the latent from each object's surface point cloud (encoder, or test-time "
         "optimisation for auto-decoders; --partial: only the points facing one view direction), report volumetric "
         "IoU on the uniform points of sdf.npz, and Chamfer-L1, normal consistency and F-score@1% of the "
-        "coarse-to-fine marching-cubes mesh, plus parameter count and peak activation memory "
+        "marching-cubes mesh (a dense grid, 64^3 by default), plus parameter count and peak activation memory "
         "(sceneprior.evaluation.eval3d).",
     )
     p.add_argument("run", help="run folder written by 'sceneprior train'")
@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, help="write the results to this JSON file")
     p.add_argument("--partial", action="store_true",
                    help="3D presets: observe only the surface points facing one view direction (n.v > 0)")
-    p.add_argument("--mesh-resolution", type=int, default=64, help="3D presets: marching-cubes grid (from 16^3 up)")
+    p.add_argument("--mesh-resolution", type=int, default=64,
+                   help="3D presets: resolution of the dense marching-cubes grid (default 64, i.e. 64^3)")
     p.add_argument("--save-meshes", default=None, help="3D presets: write each object's mesh (PLY) here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (image presets; results are moved to the CPU to be scored)")
