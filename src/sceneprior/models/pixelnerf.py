@@ -21,7 +21,7 @@ Defaults vs the paper: feature channels 32+32+64+128 = 256 (512), width 64 (512)
 the translation, as pixelNeRF's code does (``normalize_z=True``): for object-centred data the object's centre is
 then always at the origin of the input. ``"view"`` feeds the full view-space point (the paper's text); the
 centre then moves with the camera distance, which the network has to infer from the image — on our cars300 it
-learned markedly slower (training-ray PSNR 12.2 vs 13.3 dB at step 500, results/quality/pixelnerf_cpu2).
+learned markedly slower (training-ray PSNR 12.2 vs 13.1 dB over steps 400–499, results/quality/pixelnerf_cpu2).
 Rendering is :func:`sceneprior.renderers.volume_render` (pixelNeRF's sampling is its default scheme).
 Near/far come from the scene bounds (metadata ``scene_bounds``) by a ray–box test instead of fixed numbers.
 """
