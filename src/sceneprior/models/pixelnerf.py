@@ -81,7 +81,7 @@ class PixelNeRF(SceneModel):
         bounds = torch.tensor(config.bounds, dtype=torch.float32)
         self.register_buffer("box_min", bounds[:3], persistent=False)
         self.register_buffer("box_max", bounds[3:], persistent=False)
-        self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
+        self.register_load_state_dict_pre_hook(PixelNeRF._upgrade_state_dict)
 
     def _upgrade_state_dict(self, state_dict: dict, prefix: str, *args: object) -> None:
         """Checkpoints written before pixelNeRF used the shared ResnetFC field (sceneprior ≤ 0.1, its own copy
