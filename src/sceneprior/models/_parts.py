@@ -1,30 +1,20 @@
 """Small building blocks of the image models, kept private to ``sceneprior.models``.
 
 The hypernetwork, the renderers and the ray-box test come from :mod:`sceneprior.conditioning` and
-:mod:`sceneprior.renderers`; what is left here is specific to these models: pixelNeRF's positional encoding
-(raw input kept, factor 1.5), SRN's LN+ReLU pixel generator and its marching start, and the global-latent
-source (auto-decoder table or conv encoder) that SRN and LFN share.
+:mod:`sceneprior.renderers`; what is left here is specific to these models: SRN's LN+ReLU pixel generator and
+its marching start, and the global-latent source (auto-decoder table or conv encoder) that SRN and LFN share.
 """
 
 from __future__ import annotations
 
 import torch
-from einops import rearrange
-from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
 from ..errors import ConfigError
 from .base import SceneLatent, SceneModel
 
-# ----------------------------------------------------------------------------------------- encodings, MLPs
-
-
-def positional_encoding(x: Float[Tensor, "*batch dim"], num_frequencies: int, freq_factor: float) -> Float[Tensor, "*batch out"]:
-    """[x, sin(f_k x), cos(f_k x)] with f_k = freq_factor·2^k (pixelNeRF: 6 frequencies, factor 1.5)."""
-    freqs = freq_factor * (2.0 ** torch.arange(num_frequencies, dtype=x.dtype, device=x.device))
-    scaled = rearrange(x[..., None, :] * freqs[:, None], "... f d -> ... (f d)")
-    return torch.cat([x, torch.sin(scaled), torch.cos(scaled)], -1)
+# ----------------------------------------------------------------------------------------- MLPs
 
 
 def ln_relu_mlp(sizes: list[int], norm_last: bool) -> nn.Sequential:

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Float
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..conditioning import directions_to_views, sample_pixel_features
 from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
