@@ -123,7 +123,7 @@ class PixelNeRF(SceneModel):
     def _field(self, net: ResnetFCField, latent: SceneLatent) -> FieldFn:
         assert latent.feature_maps is not None and latent.cam2world is not None and latent.intrinsics is not None
         assert latent.image_size is not None
-        batch, views = latent.cam2world.shape[:2]
+        batch = latent.cam2world.shape[0]
         image_size = latent.image_size
         maps = rearrange(net.project_features(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w")),
                          "(b v) c h w -> b v c h w", b=batch)
