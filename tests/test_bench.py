@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from sceneprior.bench.presets import preset_speed
 from sceneprior.training.memory import saved_activation_bytes
-from sceneprior.bench.quality import QualityConfig, comparison_figure, run_quality
+from sceneprior.bench.quality import QualityConfig, comparison_figure, figure_tiles, run_quality
 from sceneprior.data.generator import GeneratorConfig, generate_dataset
 from sceneprior.errors import ConfigError
 
@@ -70,9 +71,24 @@ def test_bench_quality_trains_evaluates_and_reuses_its_cache(tiny_cars, tmp_path
     other = QualityConfig(**{**config.__dict__, "budget_minutes": 0.05})
     with pytest.raises(ConfigError, match="other settings"):
         run_quality(other)
+    rendered = sorted((tmp_path / "runs" / "autoencoder" / "renders" / "test").glob("*/*.png"))[0]  # first object
+    view = int(rendered.stem)
     figure = comparison_figure(tmp_path / "runs", tiny_cars, "test", tmp_path / "views.png",
-                               presets=("autoencoder",), objects=1, views=(2,))
+                               presets=("autoencoder",), objects=1, views=(view,))
     assert figure.exists() and "autoencoder" in figure.with_suffix(".txt").read_text()
+    # cut back into its renders (lossless) and re-assembled: the same picture
+    from sceneprior.data.image_io import read_rgb
+
+    tiles = figure_tiles(figure, tmp_path / "tiles")
+    assert [t.relative_to(tmp_path / "tiles") for t in tiles] == [rendered.relative_to(tmp_path / "runs")]
+    assert np.array_equal(read_rgb(tiles[0]), read_rgb(rendered))
+    again = comparison_figure(tmp_path / "tiles", tiny_cars, "test", tmp_path / "again.png", presets=("autoencoder",),
+                              objects=1, views=(view,))
+    assert np.array_equal(read_rgb(again), read_rgb(figure))
+    (tmp_path / "bad.png").write_bytes(figure.read_bytes())
+    (tmp_path / "bad.txt").write_text("something else\n")
+    with pytest.raises(ConfigError, match=r"bad\.txt: not the legend"):
+        figure_tiles(tmp_path / "bad.png", tmp_path / "tiles")
 
 
 def test_bench_quality_rejects_unknown_presets_and_missing_data(tmp_path):

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from sceneprior.errors import ConfigError
-from sceneprior.training import BatchConfig, TrainConfig, list_checkpoints, load_checkpoint, load_run, train
+from sceneprior.training import (BatchConfig, TrainConfig, list_checkpoints, load_checkpoint, load_run, lr_scale,
+                                 make_optimizer, train)
+from sceneprior.training.checkpoint import align_optimizer_state
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -98,3 +100,63 @@ def test_train_command_logs_tensorboard_and_images(toy_data, tmp_path):
                  "--image-every", "2", "--batch-size", "2", "--no-progress"]) == 0
     assert list((run / "tb").glob("events.out.tfevents.*"))
     assert (run / "metrics.jsonl").read_text().count("\n") >= 1
+
+
+def _logged(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_learning_rate_schedule_is_constant_then_a_cosine_to_the_final_scale(toy_data, tmp_path):
+    config = _config(toy_data, 8, lr_decay_start=2, lr_decay_steps=4, lr_final_scale=0.25, log_every=1)
+    assert [lr_scale(s, config) for s in (1, 2, 4, 6, 8)] == pytest.approx([1.0, 1.0, 0.625, 0.25, 0.25])
+    assert lr_scale(10**6, _config(toy_data, 8)) == 1.0  # no schedule: constant
+    train(tmp_path / "run", config)
+    logged = _logged(tmp_path / "run")
+    assert [r["step"] for r in logged] == list(range(1, 9))
+    assert [r["lr"] for r in logged] == pytest.approx([1e-3 * lr_scale(r["step"], config) for r in logged])
+    groups = load_checkpoint(list_checkpoints(tmp_path / "run")[-1][1]).optimizer_state["param_groups"]
+    assert [g["lr"] for g in groups] == pytest.approx([0.25e-3, 0.25e-2])  # network and latent rates, both scaled
+
+
+def test_a_schedule_given_on_resume_anneals_the_rest_of_a_constant_run(toy_data, tmp_path):
+    train(tmp_path / "run", _config(toy_data, 4, log_every=1))
+    anneal = _config(toy_data, 8, lr_decay_start=4, lr_decay_steps=4, lr_final_scale=0.1, log_every=1)
+    train(tmp_path / "run", anneal, resume=True)
+    lrs = [r["lr"] for r in _logged(tmp_path / "run")]
+    assert lrs[:4] == pytest.approx([1e-3] * 4)
+    assert lrs[4:] == pytest.approx([1e-3 * lr_scale(s, anneal) for s in range(5, 9)]) and lrs[-1] == pytest.approx(1e-4)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["lr_decay_start"] == 4
+
+
+def test_optimizer_moments_are_matched_to_parameters_by_name(toy_data, tmp_path):
+    train(tmp_path / "run", _config(toy_data, 2))
+    path = list_checkpoints(tmp_path / "run")[-1][1]
+    state = load_checkpoint(path).optimizer_state
+    names = state["param_names"]
+    model, _, _ = load_run(tmp_path / "run")
+    assert names == [[n for n, p in model.named_parameters() if not n.startswith("latents.")],
+                     [n for n, p in model.named_parameters() if n.startswith("latents.")]]
+    # the same state stored in another parameter order (e.g. a module that defines its layers in another order)
+    first = len(names[0])
+    order = list(reversed(range(first))) + list(range(first, first + len(names[1])))
+    stored = {"state": {new: state["state"][old] for new, old in enumerate(order)},
+              "param_groups": state["param_groups"], "param_names": [[names[0][i] for i in order[:first]], names[1]]}
+    optimizer = make_optimizer(model, 1e-3, 1e-2)
+    aligned = align_optimizer_state(stored, model, optimizer, path)
+    for i in range(len(order)):
+        assert torch.equal(aligned["state"][i]["exp_avg"], state["state"][i]["exp_avg"])
+    optimizer.load_state_dict(aligned)
+    # a state that does not fit the parameters (an older layout, recorded without names) is a one-line error
+    swapped = {"state": {0: state["state"][1], 1: state["state"][0], **{i: state["state"][i] for i in range(2, len(order))}},
+               "param_groups": state["param_groups"]}
+    with pytest.raises(ConfigError, match=r"step_00000002\.safetensors: its optimizer state does not match.*--reset-optimizer"):
+        align_optimizer_state(swapped, model, make_optimizer(model, 1e-3, 1e-2), path)
+
+
+def test_resume_with_reset_optimizer_starts_fresh_moments(toy_data, tmp_path):
+    train(tmp_path / "run", _config(toy_data, 4))
+    train(tmp_path / "run", _config(toy_data, 6), resume=True, reset_optimizer=True)
+    state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1][1]).optimizer_state["state"]
+    assert float(state[0]["step"]) == 2  # Adam counted only the two steps since the resume
+    train(tmp_path / "run", _config(toy_data, 7), resume=True)
+    assert float(load_checkpoint(list_checkpoints(tmp_path / "run")[-1][1]).optimizer_state["state"][0]["step"]) == 3

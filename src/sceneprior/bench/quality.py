@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shlex
+import re
 import subprocess
 import sys
 import time
@@ -379,3 +380,40 @@ def comparison_figure(runs: str | Path, data: str | Path, split: str, path: str 
     (path.with_suffix(".txt")).write_text("columns: input view | ground truth | " + " | ".join(have) + "\n"
                                           f"rows: objects {', '.join(scenes)} of {split}, target views {', '.join(map(str, views))}\n")
     return path
+
+
+def figure_tiles(figure: str | Path, runs: str | Path) -> list[Path]:
+    """The inverse of :func:`comparison_figure`: cut a committed figure (and the ``.txt`` beside it) back into the
+    renders it was made of, ``RUNS/<preset>/renders/<split>/<scene>/<view>.png`` (lossless: PNG tiles), so that a
+    figure can be re-assembled with one model's column replaced after the other runs' folders are gone."""
+    from ..data.image_io import read_rgb, write_png
+
+    figure = Path(figure)
+    legend = figure.with_suffix(".txt")
+    try:
+        columns_line, rows_line = legend.read_text().splitlines()[:2]
+        columns = [c.strip() for c in columns_line.split(":", 1)[1].split("|")]
+        match = re.fullmatch(r"rows: objects (.+) of (\S+), target views (.+)", rows_line.strip())
+        assert columns[:2] == ["input view", "ground truth"] and match is not None
+    except (OSError, ValueError, IndexError, AssertionError):
+        raise ConfigError(f"{legend}: not the legend of a comparison figure (columns: ... / rows: objects ...)") from None
+    scenes = [s.strip() for s in match.group(1).split(",")]
+    split = match.group(2)
+    views = [int(v) for v in match.group(3).split(",")]
+    grid = read_rgb(figure)
+    height, width = grid.shape[:2]
+    tile_w = (width - 2 * (len(columns) - 1)) / len(columns)
+    tile_h = (height - 2 * (len(scenes) * len(views) - 1)) / (len(scenes) * len(views))
+    if tile_w != int(tile_w) or tile_h != int(tile_h):
+        raise ConfigError(f"{figure}: {width}x{height} pixels do not fit {len(columns)} columns and "
+                          f"{len(scenes) * len(views)} rows of tiles with 2-pixel gaps")
+    tile_w, tile_h = int(tile_w), int(tile_h)
+    written = []
+    for r, (scene, view) in enumerate((s, v) for s in scenes for v in views):
+        for c, preset in enumerate(columns[2:], start=2):
+            y, x = r * (tile_h + 2), c * (tile_w + 2)
+            path = Path(runs) / preset / "renders" / split / scene / f"{view:06d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_png(path, grid[y:y + tile_h, x:x + tile_w])
+            written.append(path)
+    return written

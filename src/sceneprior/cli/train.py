@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="train until this many steps in total")
     p.add_argument("--minutes", type=float, default=None, help="train for this many minutes (wall clock)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint of --out")
+    p.add_argument("--reset-optimizer", action="store_true",
+                   help="with --resume: start fresh optimizer moments instead of the checkpoint's (e.g. a checkpoint "
+                   "whose optimizer state no longer fits the model's layout)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=None,
                    help="scenes per step over all processes (the global batch; preset default otherwise)")
@@ -29,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--all-rays", action="store_true", help="draw rays from whole images even where the preset "
                    "draws them inside the object's 2D bounding box (pixelNeRF)")
     p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr-decay-start", type=int, default=None, metavar="STEP",
+                   help="keep the learning rates constant until STEP, then decay them (cosine) over --lr-decay-steps "
+                   "to --lr-final-scale times their value; with --resume it replaces the run's schedule (e.g. to "
+                   "anneal the last steps of a run). Default: constant")
+    p.add_argument("--lr-decay-steps", type=int, default=1000, metavar="N")
+    p.add_argument("--lr-final-scale", type=float, default=0.1, metavar="F")
     p.add_argument("--latent-lr", type=float, default=None, help="learning rate of auto-decoder latents")
     p.add_argument("--image-size", type=int, default=None, help="resize images to this size (default: as stored)")
     p.add_argument("--image-every", type=int, default=500, help="steps between held-out image grids (0: never)")
@@ -77,12 +86,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps is None and args.minutes is None:
         raise ConfigError("give --steps N or --minutes M")
+    if args.lr_decay_start is not None and (args.lr_decay_steps < 1 or not 0.0 < args.lr_final_scale <= 1.0):
+        raise ConfigError("--lr-decay-steps must be >= 1 and --lr-final-scale in (0, 1]")
     preset = get_preset(args.preset)
     defaults = preset.training
     config = TrainConfig(
         data=args.data, preset=args.preset, steps=args.steps, minutes=args.minutes, seed=args.seed,
         lr=args.lr if args.lr is not None else defaults.lr,
         latent_lr=args.latent_lr if args.latent_lr is not None else defaults.latent_lr,
+        lr_decay_start=args.lr_decay_start, lr_decay_steps=args.lr_decay_steps, lr_final_scale=args.lr_final_scale,
         batch=BatchConfig(
             scenes_per_batch=args.batch_size or defaults.scenes_per_batch,
             target_views=args.target_views or defaults.target_views,
@@ -95,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, on_nonfinite=args.on_nonfinite, device=args.device,
         model_overrides=_overrides(args.model_override),
     )
-    result = train(args.out, config, resume=args.resume)
+    result = train(args.out, config, resume=args.resume, reset_optimizer=args.reset_optimizer)
     last = result.losses[-1][1] if result.losses else float("nan")
     if not result.is_main:  # under torchrun, rank 0 reports
         return 0

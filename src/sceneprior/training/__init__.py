@@ -2,10 +2,10 @@
 
 from .checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from .data import BatchConfig, BatchSampler, SplitCache, dataset_metadata, open_split, scene_bounds
-from .trainer import RunConfig, TrainConfig, TrainResult, load_run, make_optimizer, train
+from .trainer import RunConfig, TrainConfig, TrainResult, load_run, lr_scale, make_optimizer, train
 
 __all__ = [
     "BatchConfig", "BatchSampler", "Checkpoint", "RunConfig", "SplitCache", "TrainConfig", "TrainResult",
-    "dataset_metadata", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_run", "make_optimizer",
+    "dataset_metadata", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_run", "lr_scale", "make_optimizer",
     "open_split", "save_checkpoint", "scene_bounds", "train",
 ]

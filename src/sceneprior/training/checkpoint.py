@@ -55,7 +55,54 @@ def unflatten_optimizer_state(tensors: dict[str, Tensor], meta: dict[str, Any]) 
         state.setdefault(int(pid), {})[key] = value
     for pid, entry in meta.get("scalars", {}).items():
         state.setdefault(int(pid), {}).update(entry)
-    return {"state": state, "param_groups": meta["param_groups"]}
+    out = {"state": state, "param_groups": meta["param_groups"]}
+    if "param_names" in meta:
+        out["param_names"] = meta["param_names"]
+    return out
+
+
+def _parameter_names(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> list[list[str]]:
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [[names.get(id(p), f"?{i}") for i, p in enumerate(g["params"])] for g in optimizer.param_groups]
+
+
+def align_optimizer_state(state: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                          path: str | Path) -> dict[str, Any]:
+    """A checkpoint's optimiser state re-indexed to ``optimizer``'s parameters by name (checkpoints record the
+    names; those written before they did are taken in order), and checked: every moment has its parameter's shape.
+    A state that does not fit (a model whose layout changed since the checkpoint) is a ConfigError, never a
+    silent mix-up of moments."""
+    current = _parameter_names(model, optimizer)
+    saved = state.get("param_names")
+    inner = {int(k): v for k, v in state["state"].items()}
+    if saved is not None:
+        flat_saved = [n for group in saved for n in group]
+        where = {n: i for i, n in enumerate(flat_saved)}
+        missing = [n for group in current for n in group if n not in where]
+        if missing or [len(g) for g in saved] != [len(g) for g in current]:
+            raise ConfigError(f"{path}: its optimizer state does not match the model (parameters "
+                              f"{', '.join(missing[:3]) or 'grouped differently'}); --reset-optimizer resumes with "
+                              "fresh optimizer moments")
+        flat_current = [n for group in current for n in group]
+        inner = {i: inner[where[n]] for i, n in enumerate(flat_current) if where[n] in inner}
+    if len(state["param_groups"]) != len(optimizer.param_groups):
+        raise ConfigError(f"{path}: its optimizer state has {len(state['param_groups'])} parameter groups, the model "
+                          f"{len(optimizer.param_groups)}; --reset-optimizer resumes with fresh optimizer moments")
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    flat_current = [n for group in current for n in group]
+    for i, entry in inner.items():
+        if i >= len(params):
+            raise ConfigError(f"{path}: its optimizer state has more parameters than the model; --reset-optimizer "
+                              "resumes with fresh optimizer moments")
+        for key, value in entry.items():
+            if isinstance(value, Tensor) and value.dim() > 0 and value.shape != params[i].shape:
+                raise ConfigError(f"{path}: its optimizer state does not match the model ({key} of "
+                                  f"{flat_current[i]}: {tuple(value.shape)}, parameter {tuple(params[i].shape)}), e.g. "
+                                  "a checkpoint of an older model layout; --reset-optimizer resumes with fresh "
+                                  "optimizer moments")
+    groups = [{**saved_group, "params": list(range(sum(len(g) for g in current[:k]), sum(len(g) for g in current[:k + 1])))}
+              for k, saved_group in enumerate(state["param_groups"])]
+    return {"state": inner, "param_groups": groups}
 
 
 def checkpoint_dir(run_dir: str | Path) -> Path:
@@ -78,6 +125,7 @@ def save_checkpoint(
     meta: dict[str, Any] = {"format": FORMAT, "step": step, "run_config": run_config, "extra": extra or {}}
     if optimizer is not None:
         opt_tensors, opt_meta = flatten_optimizer_state(optimizer.state_dict())
+        opt_meta["param_names"] = _parameter_names(model, optimizer)
         tensors.update(opt_tensors)
         meta["optimizer"] = opt_meta
     tensors.update({f"rng.{k}": v.contiguous() for k, v in rng.items()})

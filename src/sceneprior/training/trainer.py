@@ -22,7 +22,8 @@ from ..data.datasets import detect_format
 from ..errors import ConfigError, TrainingError
 from ..models import SceneModel, build_model, get_preset, model_config_from_plain
 from ..models.configs import from_plain, to_plain
-from .checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries, save_checkpoint
+from .checkpoint import (align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries,
+                         save_checkpoint)
 from .data import BatchConfig, SplitCache, dataset_metadata, open_split, scene_bounds
 from .distributed import (
     DistContext,
@@ -45,6 +46,11 @@ class TrainConfig:
     seed: int = 0
     lr: float = 1e-4
     latent_lr: float | None = None
+    #: learning-rate schedule: constant until step ``lr_decay_start``, then a cosine decay over ``lr_decay_steps``
+    #: steps to ``lr_final_scale`` times each group's rate, constant after (None: constant throughout)
+    lr_decay_start: int | None = None
+    lr_decay_steps: int = 1000
+    lr_final_scale: float = 0.1
     batch: BatchConfig = field(default_factory=BatchConfig)
     image_size: int | None = None
     log_every: int = 10
@@ -99,6 +105,15 @@ def make_run_config(config: TrainConfig, num_train_scenes: int, metadata: dict) 
     if hasattr(model_config, "for_dataset"):  # shape models: scene bounds from metadata.json
         model_config = model_config.for_dataset(metadata)
     return RunConfig(preset.kind, model_config, config, num_train_scenes)
+
+
+def lr_scale(step: int, config: TrainConfig) -> float:
+    """The factor on every base learning rate at ``step`` (see ``TrainConfig.lr_decay_start``)."""
+    if config.lr_decay_start is None or step <= config.lr_decay_start:
+        return 1.0
+    progress = min(1.0, (step - config.lr_decay_start) / max(1, config.lr_decay_steps))
+    final = config.lr_final_scale
+    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def make_optimizer(model: SceneModel, lr: float, latent_lr: float | None) -> torch.optim.Adam:
@@ -196,9 +211,10 @@ def _image_grid(model: SceneModel, val: SplitCache | None, train: SplitCache, co
     return torch.cat(rows, -2) if rows else None
 
 
-def train(run_dir: str | Path, config: TrainConfig, resume: bool = False) -> TrainResult:
+def train(run_dir: str | Path, config: TrainConfig, resume: bool = False, reset_optimizer: bool = False) -> TrainResult:
     """Train the preset of ``config`` into ``run_dir`` (checkpoints/, tb/, config.json, metrics.jsonl). Under
-    ``torchrun`` every process calls this; rank 0 alone writes."""
+    ``torchrun`` every process calls this; rank 0 alone writes. ``reset_optimizer``: resume with fresh optimiser
+    moments instead of the checkpoint's."""
     run_dir = Path(run_dir)
     if config.steps is None and config.minutes is None:
         raise ConfigError("give --steps or --minutes")
@@ -207,13 +223,13 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False) -> Tra
     owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
     ctx = init_distributed(config.device)
     try:
-        return _train(run_dir, config, resume, ctx)
+        return _train(run_dir, config, resume, ctx, reset_optimizer)
     finally:
         if owns_group:
             shutdown(ctx)
 
 
-def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -> TrainResult:
+def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, reset_optimizer: bool = False) -> TrainResult:
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
     train_split = open_split(config.data, "train", config.image_size)
@@ -239,6 +255,9 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -
         run.train.progress = config.progress
         for name in ("workers", "on_nonfinite", "max_skipped", "device", "log_every"):  # no effect on the numbers
             setattr(run.train, name, getattr(config, name))
+        if config.lr_decay_start is not None:  # a schedule given on resume (e.g. anneal the end of a run) replaces the saved one
+            for name in ("lr_decay_start", "lr_decay_steps", "lr_final_scale"):
+                setattr(run.train, name, getattr(config, name))
         config = run.train
     else:
         if run_dir.exists() and any(run_dir.glob("checkpoints/step_*.safetensors")):
@@ -249,13 +268,14 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -
     model = build_model(run.kind, run.model, run.num_train_scenes).to(ctx.device)
     model.train()
     optimizer = make_optimizer(model, config.lr, config.latent_lr)
+    base_lrs = [group["lr"] for group in optimizer.param_groups]  # the schedule scales these (a checkpoint's are scaled)
     skipped = 0
     if ctx.rank > 0:  # the same initial weights (DDP broadcasts rank 0's), another stream for stochastic rendering
         torch.manual_seed(config.seed * 1009 + ctx.rank)
     if checkpoint is not None:
         model.load_state_dict(ckpt.model_state)
-        if ckpt.optimizer_state is not None:
-            optimizer.load_state_dict(ckpt.optimizer_state)
+        if ckpt.optimizer_state is not None and not reset_optimizer:
+            optimizer.load_state_dict(align_optimizer_state(ckpt.optimizer_state, model, optimizer, checkpoint))
         _restore_rng(ckpt.rng, ctx, config.seed)
         start_step = ckpt.step
         skipped = int(ckpt.extra.get("skipped", 0))
@@ -321,6 +341,9 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -
                     raise TrainingError(f"{message}; more than {config.max_skipped} batches skipped for non-finite "
                                         "values, stopping; lower --lr")
             else:
+                scale = lr_scale(step, config)
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base * scale
                 optimizer.step()
                 loss = float(stats[0]) / ctx.world_size  # the mean over the global batch
                 losses.append((step, loss))
@@ -333,7 +356,9 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext) -
                     for name, value in out.terms.items():
                         writer.add_scalar(f"train/{name}", value, step)
                     writer.add_scalar("train/rays_per_second", rate, step)
-                    metrics_file.write(json.dumps({"step": step, "loss": loss, **out.terms, "rays_per_second": rate}) + "\n")
+                    writer.add_scalar("train/lr", base_lrs[0] * scale, step)
+                    metrics_file.write(json.dumps({"step": step, "loss": loss, **out.terms, "rays_per_second": rate,
+                                                   "lr": base_lrs[0] * scale}) + "\n")
                     metrics_file.flush()
             if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
                 preview = getattr(model, "preview", None)  # a model's own TensorBoard image (shape models)
