@@ -64,6 +64,10 @@ class PixelNeRFConfig:
     #: source images are resized by this factor before the encoder (pixelNeRF's SRN cars are 128²; at 64² the
     #: deepest map would be 4×4). The intrinsics still refer to the source image: only the maps are finer.
     encoder_scale: float = 1.0
+    #: points per field evaluation in volume rendering. This narrow MLP (width 64) is memory-bound on a CPU: 8,192
+    #: points render a 64² view ~20% faster than the renderers' general 16,384 (``bench reconstruct``); results
+    #: are the same
+    chunk_points: int = 8192
 
 
 class PixelNeRF(SceneModel):
@@ -144,7 +148,7 @@ class PixelNeRF(SceneModel):
         render_config = VolumeRenderConfig(
             num_coarse=config.coarse_samples, num_fine=config.importance_samples, num_depth_jitter=config.depth_samples,
             depth_jitter_std=config.depth_std, perturb=self.training,
-            background=1.0 if config.white_background else None, last_interval="far",
+            background=1.0 if config.white_background else None, last_interval="far", chunk_points=config.chunk_points,
         )
         fine = volume_render(self.field(latent, fine=False), origins, dirs, near, far, render_config,
                              fine_field=self.field(latent))
