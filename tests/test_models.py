@@ -274,6 +274,26 @@ def test_pixelnerf_encoder_scale_gives_finer_feature_maps(toy_data):
     assert sizes == {1.0: (8, 8), 2.0: (16, 16)}
 
 
+def test_pixelnerf_renders_the_same_whatever_its_chunk_size(toy_data, monkeypatch):
+    import sceneprior.renderers.volume as volume
+
+    used = []
+    chunked = volume.evaluate_chunked
+    monkeypatch.setattr(volume, "evaluate_chunked", lambda field, p, d, chunk: used.append(chunk) or chunked(field, p, d, chunk))
+    preset = _small("pixelnerf")
+    views = open_split(toy_data, "test")[0]
+    model = build_model(preset.kind, preset.model, 1).eval()
+    latent = model.encode(views.images[None, :1], views.cam2world[None, :1], views.intrinsics[None, :1])
+    outs = []
+    for chunk in (7, 8192):  # 7 points: every ray's samples split over several chunks
+        model.config.chunk_points = chunk
+        with torch.no_grad():
+            outs.append(model.render(latent, views.cam2world[1:2], views.intrinsics[1:2], 8, 8))
+    torch.testing.assert_close(outs[0].rgb, outs[1].rgb, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(outs[0].depth, outs[1].depth, atol=1e-6, rtol=1e-5)
+    assert set(used) == {7, 8192}  # the config's chunk size reaches the renderer
+
+
 def test_pixelnerf_loads_checkpoints_of_its_former_layout():
     """tests/data/pixelnerf_v0_tiny.safetensors: a tiny pixelNeRF saved by sceneprior 0.1 (its own ResnetFC
     copy: ``inject`` layers, ``[σ, rgb]`` output, ``[x, sin…, cos…]`` encoding) with its field values at fixed
