@@ -72,36 +72,33 @@ def align_optimizer_state(state: dict[str, Any], model: torch.nn.Module, optimiz
     names; those written before they did are taken in order), and checked: every moment has its parameter's shape.
     A state that does not fit (a model whose layout changed since the checkpoint) is a ConfigError, never a
     silent mix-up of moments."""
+    remedy = "; --reset-optimizer resumes with fresh optimizer moments"
     current = _parameter_names(model, optimizer)
+    flat_current = [n for group in current for n in group]
     saved = state.get("param_names")
     inner = {int(k): v for k, v in state["state"].items()}
     if saved is not None:
-        flat_saved = [n for group in saved for n in group]
-        where = {n: i for i, n in enumerate(flat_saved)}
-        missing = [n for group in current for n in group if n not in where]
+        where = {n: i for i, n in enumerate(n for group in saved for n in group)}
+        missing = [n for n in flat_current if n not in where]
         if missing or [len(g) for g in saved] != [len(g) for g in current]:
             raise ConfigError(f"{path}: its optimizer state does not match the model (parameters "
-                              f"{', '.join(missing[:3]) or 'grouped differently'}); --reset-optimizer resumes with "
-                              "fresh optimizer moments")
-        flat_current = [n for group in current for n in group]
+                              f"{', '.join(missing[:3]) or 'grouped differently'}){remedy}")
         inner = {i: inner[where[n]] for i, n in enumerate(flat_current) if where[n] in inner}
     if len(state["param_groups"]) != len(optimizer.param_groups):
         raise ConfigError(f"{path}: its optimizer state has {len(state['param_groups'])} parameter groups, the model "
-                          f"{len(optimizer.param_groups)}; --reset-optimizer resumes with fresh optimizer moments")
+                          f"{len(optimizer.param_groups)}{remedy}")
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    flat_current = [n for group in current for n in group]
     for i, entry in inner.items():
         if i >= len(params):
-            raise ConfigError(f"{path}: its optimizer state has more parameters than the model; --reset-optimizer "
-                              "resumes with fresh optimizer moments")
+            raise ConfigError(f"{path}: its optimizer state has more parameters than the model{remedy}")
         for key, value in entry.items():
             if isinstance(value, Tensor) and value.dim() > 0 and value.shape != params[i].shape:
                 raise ConfigError(f"{path}: its optimizer state does not match the model ({key} of "
                                   f"{flat_current[i]}: {tuple(value.shape)}, parameter {tuple(params[i].shape)}), e.g. "
-                                  "a checkpoint of an older model layout; --reset-optimizer resumes with fresh "
-                                  "optimizer moments")
-    groups = [{**saved_group, "params": list(range(sum(len(g) for g in current[:k]), sum(len(g) for g in current[:k + 1])))}
-              for k, saved_group in enumerate(state["param_groups"])]
+                                  f"a checkpoint of an older model layout{remedy}")
+    # the saved hyper-parameters, with the current optimiser's parameter indices
+    groups = [{**saved_group, "params": own["params"]}
+              for saved_group, own in zip(state["param_groups"], optimizer.state_dict()["param_groups"])]
     return {"state": inner, "param_groups": groups}
 
 
