@@ -118,6 +118,13 @@ def test_learning_rate_schedule_is_constant_then_a_cosine_to_the_final_scale(toy
     assert [g["lr"] for g in groups] == pytest.approx([0.25e-3, 0.25e-2])  # network and latent rates, both scaled
 
 
+def test_an_impossible_learning_rate_schedule_is_a_one_line_error(toy_data, tmp_path):
+    for bad in ({"lr_decay_steps": 0}, {"lr_final_scale": 0.0}, {"lr_final_scale": 1.5}):
+        with pytest.raises(ConfigError, match="learning-rate schedule"):
+            train(tmp_path / "run", _config(toy_data, 2, lr_decay_start=1, **bad))
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_schedule_given_on_resume_anneals_the_rest_of_a_constant_run(toy_data, tmp_path):
     train(tmp_path / "run", _config(toy_data, 4, log_every=1))
     anneal = _config(toy_data, 8, lr_decay_start=4, lr_decay_steps=4, lr_final_scale=0.1, log_every=1)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shlex
 import re
+import shlex
 import subprocess
 import sys
 import time

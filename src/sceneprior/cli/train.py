@@ -86,8 +86,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps is None and args.minutes is None:
         raise ConfigError("give --steps N or --minutes M")
-    if args.lr_decay_start is not None and (args.lr_decay_steps < 1 or not 0.0 < args.lr_final_scale <= 1.0):
-        raise ConfigError("--lr-decay-steps must be >= 1 and --lr-final-scale in (0, 1]")
     preset = get_preset(args.preset)
     defaults = preset.training
     config = TrainConfig(

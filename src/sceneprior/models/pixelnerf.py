@@ -64,9 +64,9 @@ class PixelNeRFConfig:
     #: source images are resized by this factor before the encoder (pixelNeRF's SRN cars are 128²; at 64² the
     #: deepest map would be 4×4). The intrinsics still refer to the source image: only the maps are finer.
     encoder_scale: float = 1.0
-    #: points per field evaluation in volume rendering. This narrow MLP (width 64) is memory-bound on a CPU: 8,192
-    #: points render a 64² view ~20% faster than the renderers' general 16,384 (``bench reconstruct``); results
-    #: are the same
+    #: points per field evaluation in volume rendering. This narrow MLP (width 64) is memory-bound on a CPU: with
+    #: 8,192 points a 64² view renders ~18% faster than with the renderers' general 16,384, the same pixels
+    #: (results/reconstruct_speed.md)
     chunk_points: int = 8192
 
 

@@ -220,6 +220,9 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False, reset_
         raise ConfigError("give --steps or --minutes")
     if config.on_nonfinite not in ("skip", "stop"):
         raise ConfigError(f"on_nonfinite must be 'skip' or 'stop', got {config.on_nonfinite!r}")
+    if config.lr_decay_start is not None and (config.lr_decay_steps < 1 or not 0.0 < config.lr_final_scale <= 1.0):
+        raise ConfigError(f"learning-rate schedule: --lr-decay-steps must be >= 1 (got {config.lr_decay_steps}) and "
+                          f"--lr-final-scale in (0, 1] (got {config.lr_final_scale})")
     owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
     ctx = init_distributed(config.device)
     try:
