@@ -92,3 +92,26 @@ def test_eval_command_writes_the_documented_json(tmp_path):
     first = result["objects"][0]
     assert first["input_views"] == [0] and first["num_views"] == 3  # every view but the fixed input view
     assert 0 < first["psnr"] < 100 and -1 <= first["ssim"] <= 1
+
+
+def test_eval_takes_a_shipped_model_name_and_default(tmp_path, capsys):
+    """``sceneprior eval MODEL`` resolves MODEL as ``reconstruct --model`` does; ``default`` is the main job's model."""
+    from image_model_toys import write_toy_dataset
+
+    from sceneprior.api import load_model
+    from sceneprior.cli.main import main
+    from sceneprior.cli.reconstruct import DEFAULT_MODEL
+
+    data = write_toy_dataset(tmp_path / "data", {"test": 1}, views=3, size=64)
+    results = {}
+    for name in ("default", DEFAULT_MODEL, "cars-pixelnerf"):
+        out = tmp_path / f"{name}.json"
+        assert main(["eval", name, "--data", str(data), "--json", str(out), "--max-objects", "1"]) == 0
+        results[name] = json.loads(out.read_text())
+    assert results["default"]["checkpoint_step"] == load_model(DEFAULT_MODEL).step
+    assert results["default"]["psnr"] == results[DEFAULT_MODEL]["psnr"]  # the same model, deterministic encoder
+    assert results["cars-pixelnerf"]["checkpoint_step"] == load_model("cars-pixelnerf").step
+    assert results["cars-pixelnerf"]["psnr"] != results[DEFAULT_MODEL]["psnr"]
+    capsys.readouterr()
+    assert main(["eval", "no-such-model", "--data", str(data)]) == 2
+    assert "'no-such-model' not found" in capsys.readouterr().err

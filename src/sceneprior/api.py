@@ -102,6 +102,12 @@ def _resolve(name_or_path: str | Path) -> tuple[Path, Path]:
     raise ConfigError(f"model {str(name_or_path)!r} not found: not a file, a folder or a shipped model name ({hint})")
 
 
+def resolve_model(name_or_path: str | Path) -> tuple[Path, Path]:
+    """(checkpoint file, model folder) of a shipped model's name, a run folder or a checkpoint file -- the
+    lookup of :func:`load_model`, for callers that load runs themselves (``sceneprior eval``)."""
+    return _resolve(name_or_path)
+
+
 def _prior_for(folder: Path, run_config: dict[str, Any]) -> ViewPrior:
     from .training.data import dataset_metadata
 
@@ -558,4 +564,4 @@ def example_images() -> list[Path]:
 
 
 __all__ = ["LoadedModel", "Reconstruction", "RenderedView", "crop_intrinsics", "example_images", "inference_mode",
-           "load_model", "orbit", "package_model", "reconstruct", "reframe", "shipped_models"]
+           "load_model", "orbit", "package_model", "reconstruct", "reframe", "resolve_model", "shipped_models"]

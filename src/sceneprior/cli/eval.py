@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "marching-cubes mesh (a dense grid, 64^3 by default), plus parameter count and peak activation memory "
         "(sceneprior.evaluation.eval3d).",
     )
-    p.add_argument("run", help="run folder written by 'sceneprior train'")
+    p.add_argument("run", metavar="MODEL",
+                   help="run folder written by 'sceneprior train', a checkpoint file, or a shipped model's name as "
+                   "'reconstruct --model' takes it ('default': the main job's default model)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test", help="test, test_ood_pose, val, ...")
     p.add_argument("--input-views", type=int, default=1, choices=[1, 2])
@@ -63,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..models3d import is_shape_model
 
+    from ..api import resolve_model
+    from .reconstruct import DEFAULT_MODEL
+
     torch.manual_seed(args.seed)
-    model, run_config, step = load_run(args.run, args.checkpoint)
+    if args.run == "default":
+        args.run = DEFAULT_MODEL
+    checkpoint, folder = resolve_model(args.run)
+    model, run_config, step = load_run(folder, args.checkpoint or checkpoint)
     if is_shape_model(model):
         return _run_shapes(args, model, run_config, step)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device)
