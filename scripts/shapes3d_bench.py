@@ -21,7 +21,8 @@ import torch
 from sceneprior.data.image_io import atomic_write_bytes
 from sceneprior.evaluation.eval3d import Eval3DConfig, evaluate_shapes
 from sceneprior.models.configs import to_plain
-from sceneprior.models3d import SHAPE_KINDS, FitConfig, shape_presets
+from sceneprior.models3d import FitConfig
+from sceneprior.registry import get_preset
 from sceneprior.training.checkpoint import save_checkpoint
 from sceneprior.training.data import BatchConfig, dataset_metadata, open_split
 
@@ -29,12 +30,12 @@ PRESETS = ("deepsdf", "occnet", "convonet-grid", "convonet-plane", "convonet-tri
 
 
 def train_one(name: str, data: str, out: Path, minutes: float, seed: int = 0):
-    preset = shape_presets()[name]
+    preset = get_preset(name)
     metadata = dataset_metadata(data)
     split = open_split(data, "train", load_extras=False)
     config = preset.model.for_dataset(metadata)
     torch.manual_seed(seed)
-    model = SHAPE_KINDS[preset.kind][1](config, len(split))
+    model = config.build(len(split))
     model.train()
     latent_ids = {id(p) for p in model.latents.parameters()} if model.latents is not None else set()
     groups = [{"params": [p for p in model.parameters() if id(p) not in latent_ids], "lr": preset.training.lr}]
@@ -86,7 +87,7 @@ def main() -> None:
         for partial in (False, True):
             config = Eval3DConfig(data=args.data, partial=partial, fit=fit, max_objects=args.max_objects,
                                   save_meshes=str(out / ("meshes_partial" if partial else "meshes")))
-            result = evaluate_shapes(model, config, name, shape_presets()[name].kind, progress=False)
+            result = evaluate_shapes(model, config, name, get_preset(name).kind, progress=False)
             result.run, result.checkpoint_step = str(out), step
             path = out / ("eval_partial.json" if partial else "eval.json")
             atomic_write_bytes(path, (json.dumps(result.to_json(), indent=1) + "\n").encode())

@@ -174,7 +174,7 @@ def test_no_prior_fit_lowers_its_loss_on_its_input_views(tiny_data):
     from sceneprior.demo.tiny import tiny_config
 
     views = open_split(tiny_data, "test").load_views(0, [0, 1, 2])
-    _, _, losses = fit_without_prior("lfn", tiny_config("lfn"), views.images, views.cam2world, views.intrinsics,
+    _, _, losses = fit_without_prior(tiny_config("lfn"), views.images, views.cam2world, views.intrinsics,
                                      steps=60, rays=256, seed=0, lr=3e-3)
     assert len(losses) == 60
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])

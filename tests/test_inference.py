@@ -9,7 +9,7 @@ import torch
 from sceneprior.errors import ConfigError
 from sceneprior.evaluation import psnr
 from sceneprior.inference import InferenceConfig, infer
-from sceneprior.models import LFNConfig, build_model
+from sceneprior.models import LFNConfig
 from sceneprior.models.lfn import LFN
 from sceneprior.training import BatchConfig, TrainConfig, load_run, open_split, train
 
@@ -63,13 +63,13 @@ def test_autodecode_init_options():
 def test_encode_and_encode_then_autodecode(tmp_path):
     from image_model_toys import write_toy_dataset
 
-    from sceneprior.models import get_preset
+    from sceneprior.registry import get_preset
 
     data = write_toy_dataset(tmp_path, {"test": 1}, views=3, size=16)
     views = open_split(data, "test")[0].select([0])
     preset = get_preset("lfn-encoder")
     torch.manual_seed(0)
-    model = build_model(preset.kind, preset.model, 0).eval()
+    model = preset.model.build(0).eval()
     encoded = infer(model, views, InferenceConfig(mode="encode"))
     assert encoded.losses == [] and encoded.latent.code.shape == (1, 128)
     refined = infer(model, views, InferenceConfig(mode="encode+autodecode", steps=10, lr=1e-2))
@@ -78,4 +78,4 @@ def test_encode_and_encode_then_autodecode(tmp_path):
     first = infer(model, views, InferenceConfig(mode="encode+autodecode", steps=1, lr=1e-3))
     assert (first.latent.code - encoded.latent.code).abs().max() <= 1e-3 + 1e-6
     with pytest.raises(ConfigError):
-        infer(build_model("pixelnerf", get_preset("pixelnerf").model, 0), views, InferenceConfig(mode="autodecode"))
+        infer(get_preset("pixelnerf").model.build(0), views, InferenceConfig(mode="autodecode"))

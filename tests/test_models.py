@@ -3,12 +3,15 @@ pixelNeRF's project-then-sample equals sample-then-project."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sceneprior.models import PRESET_NAMES, SceneLatent, build_model, get_preset, model_config_from_plain
-from sceneprior.models3d import SHAPE_KINDS
+from sceneprior.models import Preset, SceneLatent
+from sceneprior.models3d import ShapeModelConfig
+from sceneprior.registry import PRESET_NAMES, config_from_plain, get_preset
 from sceneprior.models.configs import to_plain
 from sceneprior.training import BatchConfig, BatchSampler, SplitCache, make_optimizer, open_split
 
@@ -23,30 +26,14 @@ def toy_data(tmp_path_factory):
     return write_toy_dataset(tmp_path_factory.mktemp("toys"), {"train": 4, "val": 1, "test": 2}, views=6, size=16)
 
 
-def _small(name: str):
-    """The preset with narrower layers, so each test runs in seconds."""
+def _small(name: str) -> Preset:
+    """The preset with its config's tiny variant (narrower layers), so each test runs in seconds."""
     preset = get_preset(name)
-    config = preset.model
-    if preset.kind == "autoencoder":
-        config.output_size, config.decoder_channels = 16, (32, 16)
-        config.encoder.channels, config.encoder.latent_dim = (16, 32), 32
-    elif preset.kind in ("srn", "lfn"):
-        config.latent_dim = config.hyper_hidden = 32
-        if preset.kind == "srn":
-            config.phi_width = config.pixel_width = 32
-            config.marcher_steps = 5
-        else:
-            config.width = 32
-        if config.encoder is not None:
-            config.encoder.channels, config.encoder.latent_dim = (16, 32), 32
-    elif preset.kind == "pixelnerf":
-        config.encoder.stem_channels, config.encoder.stage_channels = 8, (8, 16, 16)
-        config.width, config.coarse_samples, config.importance_samples, config.depth_samples = 32, 16, 8, 4
-    return preset
+    return replace(preset, model=preset.model.tiny())
 
 
 #: the image-model presets (the 3D shape presets are tested in test_models3d.py)
-IMAGE_PRESETS = tuple(n for n in PRESET_NAMES if get_preset(n).kind not in SHAPE_KINDS)
+IMAGE_PRESETS = tuple(n for n in PRESET_NAMES if not isinstance(get_preset(n).model, ShapeModelConfig))
 
 
 @pytest.mark.parametrize("name", IMAGE_PRESETS)
@@ -54,13 +41,13 @@ def test_each_preset_learns_a_fixed_batch(name, toy_data):
     torch.manual_seed(0)
     preset = _small(name)
     cache = SplitCache(open_split(toy_data, "train"))
-    model = build_model(preset.kind, preset.model, len(cache))
+    model = preset.model.build(len(cache))
     rays = None if preset.training.rays_per_scene is None else 128
     sampler = BatchSampler(cache, BatchConfig(2, 1, rays, (1,)), torch.Generator().manual_seed(0))
     batch = sampler.sample()
     optimizer = make_optimizer(model, 1e-3, 1e-2)
     losses = []
-    for _ in range(40 if preset.kind == "pixelnerf" else 25):  # volume rendering from random features: slower start
+    for _ in range(40 if model.geometry == "density" else 25):  # volume rendering from random features: slower start
         out = model.loss(batch)
         optimizer.zero_grad()
         out.total.backward()
@@ -75,7 +62,7 @@ def test_render_any_resolution(name, toy_data):
     torch.manual_seed(0)
     preset = _small(name)
     views = open_split(toy_data, "test")[0]
-    model = build_model(preset.kind, preset.model, 4).eval()
+    model = preset.model.build(4).eval()
     observed = (views.images[None, :1], views.cam2world[None, :1], views.intrinsics[None, :1])
     latent = model.encode(*observed) if "encode" in model.modes else model.initial_latent(1, "zeros", observed=observed)
     K = views.intrinsics[1:2].clone()
@@ -94,7 +81,7 @@ def test_preset_configs_round_trip_through_plain_json():
     for name in PRESET_NAMES:
         preset = get_preset(name)
         plain = json.loads(json.dumps(to_plain(preset.model)))
-        assert model_config_from_plain(preset.kind, plain) == preset.model
+        assert config_from_plain(preset.kind, plain) == preset.model
 
 
 def test_pixel_features_project_then_sample_equals_sample_then_project():
@@ -112,7 +99,7 @@ def test_pixel_features_project_then_sample_equals_sample_then_project():
 
 def test_pixelnerf_with_a_huge_negative_density_renders_white(toy_data):
     preset = _small("pixelnerf")
-    model = build_model(preset.kind, preset.model, 1).eval()
+    model = preset.model.build(1).eval()
     with torch.no_grad():
         for net in (model.coarse, model.fine):
             net.lin_out.bias[3] = -1e4  # [rgb, σ]
@@ -126,7 +113,7 @@ def test_pixelnerf_with_a_huge_negative_density_renders_white(toy_data):
 
 def test_autodecoder_latents_start_small_and_live_in_the_state_dict():
     preset = get_preset("srn")
-    model = build_model(preset.kind, preset.model, 500)
+    model = preset.model.build(500)
     codes = model.state_dict()["latents.codes.weight"]
     assert codes.shape == (500, preset.model.latent_dim)
     assert 0.008 < float(codes.std()) < 0.012
@@ -135,7 +122,7 @@ def test_autodecoder_latents_start_small_and_live_in_the_state_dict():
 def test_autoencoder_image_depends_on_the_target_pose(toy_data):
     torch.manual_seed(0)
     preset = _small("autoencoder")
-    model = build_model(preset.kind, preset.model, 1).eval()
+    model = preset.model.build(1).eval()
     views = open_split(toy_data, "test")[0]
     latent = model.encode(views.images[None, :1], views.cam2world[None, :1], views.intrinsics[None, :1])
     assert isinstance(latent, SceneLatent)
@@ -168,12 +155,11 @@ def test_encoder_latent_size_mismatch_is_a_config_error():
     from dataclasses import replace
 
     from sceneprior.errors import ConfigError
-    from sceneprior.models.presets import build_model, get_preset
 
     for name in ("lfn-encoder", "srn-encoder"):
         preset = get_preset(name)
         with pytest.raises(ConfigError, match="must match"):
-            build_model(preset.kind, replace(preset.model, latent_dim=64), 1)
+            replace(preset.model, latent_dim=64).build(1)
 
 
 def test_srn_inference_render_matches_the_training_path():
@@ -181,7 +167,7 @@ def test_srn_inference_render_matches_the_training_path():
     it equals the generic path (the one training differentiates) within 1e-5, for two scenes at once."""
     torch.manual_seed(0)
     preset = get_preset("srn")
-    model = build_model(preset.kind, preset.model, 4).eval()
+    model = preset.model.build(4).eval()
     with torch.no_grad():
         model.marcher.out.weight.normal_(0.0, 0.05)  # steps that depend on the features
         model.marcher.out.bias.fill_(0.1)
@@ -203,7 +189,7 @@ def test_srn_inference_render_does_not_depend_on_the_thread_count():
 
     torch.manual_seed(0)
     preset = get_preset("srn")
-    model = build_model(preset.kind, preset.model, 4).eval()
+    model = preset.model.build(4).eval()
     latent = SceneLatent(code=torch.randn(1, preset.model.latent_dim))
     origins = torch.randn(1, 700, 3) * 0.2 + torch.tensor([0.0, 0.0, -1.5])
     dirs = F.normalize(torch.randn(1, 700, 3) * 0.2 + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
@@ -264,7 +250,7 @@ def test_pixelnerf_encoder_scale_gives_finer_feature_maps(toy_data):
     sizes = {}
     for scale in (1.0, 2.0):
         preset.model.encoder_scale = scale
-        model = build_model(preset.kind, preset.model, 1).eval()
+        model = preset.model.build(1).eval()
         latent = model.encode(*observed)
         sizes[scale] = tuple(latent.feature_maps.shape[-2:])
         assert latent.image_size == (16, 16)  # the intrinsics still refer to the source image
@@ -282,7 +268,7 @@ def test_pixelnerf_renders_the_same_whatever_its_chunk_size(toy_data, monkeypatc
     monkeypatch.setattr(volume, "evaluate_chunked", lambda field, p, d, chunk: used.append(chunk) or chunked(field, p, d, chunk))
     preset = _small("pixelnerf")
     views = open_split(toy_data, "test")[0]
-    model = build_model(preset.kind, preset.model, 1).eval()
+    model = preset.model.build(1).eval()
     latent = model.encode(views.images[None, :1], views.cam2world[None, :1], views.intrinsics[None, :1])
     outs = []
     for chunk in (7, 8192):  # 7 points: every ray's samples split over several chunks

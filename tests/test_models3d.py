@@ -5,7 +5,6 @@ latent optimisation fits, and the 3D evaluation reports its documented keys."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +15,19 @@ import trimesh
 from sceneprior.errors import DataError
 from sceneprior.models.configs import from_plain, to_plain
 from sceneprior.models3d import (
-    SHAPE_KINDS,
     FitConfig,
     ShapeDataConfig,
+    ShapeModelConfig,
     front_facing,
     samples_from_mesh,
-    shape_presets,
     surface_observation,
     winding_number,
 )
+from sceneprior.registry import presets
+
+
+def shape_presets() -> dict:
+    return presets(ShapeModelConfig)
 
 GOLDEN = Path(__file__).parent / "data" / "models3d_presets.json"
 
@@ -52,14 +55,8 @@ def test_preset_configs_match_the_golden_file_and_round_trip():
     golden = json.loads(GOLDEN.read_text())
     assert plain == golden, "a shape preset changed; regenerate tests/data/models3d_presets.json if on purpose"
     for name, preset in shape_presets().items():
-        config_cls = SHAPE_KINDS[preset.kind][0]
-        again = from_plain(config_cls, json.loads(json.dumps(to_plain(preset.model))))
+        again = from_plain(type(preset.model), json.loads(json.dumps(to_plain(preset.model))))
         assert again == preset.model, name
-
-
-def _small(config):
-    """Fewer points per step so each preset trains in well under a second per step."""
-    return replace(config, data=replace(config.data, input_points=min(config.data.input_points, 256), query_points=256))
 
 
 @pytest.mark.parametrize("name", list(shape_presets()))
@@ -69,9 +66,9 @@ def test_each_preset_loss_falls_on_generated_shapes(tiny_cars, name):
 
     preset = shape_presets()[name]
     dataset = SRNDataset(Path(tiny_cars) / "cars_train", load_extras=False)
-    config = _small(preset.model.for_dataset(dataset_metadata(tiny_cars)))
+    config = preset.model.for_dataset(dataset_metadata(tiny_cars)).tiny()  # fewer points per step
     torch.manual_seed(0)
-    model = SHAPE_KINDS[preset.kind][1](config, len(dataset))
+    model = config.build(len(dataset))
     model.train()
     sampler = model.batch_sampler(dataset, BatchConfig(scenes_per_batch=2), torch.Generator().manual_seed(0))
     batch = sampler.sample()
@@ -79,7 +76,7 @@ def test_each_preset_loss_falls_on_generated_shapes(tiny_cars, name):
     assert batch.query_points.shape == (2, 256, 3) and batch.query_sdf.shape == (2, 256)
     assert torch.equal(batch.query_occupancy, (batch.query_sdf < 0).float())
     # the tanh SDF MLP learns slower per step but its steps are cheap
-    lr, steps = (3e-3, 60) if model.output == "sdf" else (1e-3, 40)
+    lr, steps = (3e-3, 60) if model.geometry == "sdf" else (1e-3, 40)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for _ in range(steps):
@@ -91,7 +88,7 @@ def test_each_preset_loss_falls_on_generated_shapes(tiny_cars, name):
     assert all(np.isfinite(losses))
     # it must beat the best prediction that ignores the point: the occupancy rate's entropy (BCE) or the
     # mean absolute deviation from the median of the clamped SDF (L1)
-    if model.output == "sdf":
+    if model.geometry == "sdf":
         clamped = batch.query_sdf.clamp(-0.1, 0.1)
         constant = float((clamped - clamped.median()).abs().mean())
     else:
@@ -181,7 +178,7 @@ def test_eval3d_reports_the_documented_keys(tiny_cars, tmp_path):
 
     preset = shape_presets()["convonet-plane"]
     config = preset.model.for_dataset(dataset_metadata(tiny_cars))
-    model = SHAPE_KINDS[preset.kind][1](config, 4)
+    model = config.build(4)
     for partial in (False, True):
         result = evaluate_shapes(model, Eval3DConfig(data=str(tiny_cars), partial=partial, max_objects=1, mesh_resolution=16,
                                                      mesh_coarse_resolution=None, surface_samples=500,

@@ -144,14 +144,13 @@ def _prior_for(folder: Path, run_config: dict[str, Any]) -> ViewPrior:
 def load_model(name_or_path: str | Path) -> LoadedModel:
     """A model from a shipped model's name (``assets/models/<name>``), a run folder (its latest checkpoint) or a
     checkpoint file. Weights come from safetensors, the architecture from the JSON run config stored with them."""
-    from .models import build_model
     from .training.checkpoint import load_checkpoint
     from .training.trainer import RunConfig
 
     ckpt_path, folder = _resolve(name_or_path)
     ckpt = load_checkpoint(ckpt_path)
     run = RunConfig.from_plain(ckpt.run_config)
-    model = build_model(run.kind, run.model, run.num_train_scenes)
+    model = run.build_model()
     try:
         model.load_state_dict(ckpt.model_state)
     except RuntimeError as exc:
@@ -355,9 +354,12 @@ class Reconstruction:
             raise ConfigError(f"mesh resolution must be in 8..512, got {resolution}")
         bounds = tuple(float(v) for v in self.prior.bounds)
         if kind == "density":
-            density_fn, colour_fn = geo.pixelnerf_fields(self.model, self.latent)
-            mesh, self.mesh_note = geo.density_mesh(density_fn, colour_fn, bounds, resolution, geo.density_level(self.model))
+            density_fn, colour_fn = self.model.density_field(self.latent)
+            mesh, self.mesh_note = geo.density_mesh(density_fn, colour_fn, bounds, resolution, self.model.density_level())
             return mesh
+        if kind != "depth":
+            raise ConfigError(f"{type(self.model).__name__} gives {kind} values at 3D points, not images: mesh it with "
+                              "`sceneprior eval`")
         # depth fusion: 3 rings of 8 views (elevations -20°, 20°, 60°) at the input distance
         size = max(48, min(128, resolution))
         distance = float((self.cam2world[0, :3, 3] - torch.tensor(self.prior.target)).norm())

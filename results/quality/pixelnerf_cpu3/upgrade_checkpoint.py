@@ -9,7 +9,6 @@ state, stored by parameter index, needs the same renaming and permutations, appl
 
 import sys
 
-from sceneprior.models import build_model
 from sceneprior.training import RunConfig, load_checkpoint, save_checkpoint
 from sceneprior.training.trainer import make_optimizer
 
@@ -17,7 +16,7 @@ from sceneprior.training.trainer import make_optimizer
 def main(old_path: str, run_dir: str) -> None:
     ckpt = load_checkpoint(old_path)
     run = RunConfig.from_plain(ckpt.run_config)
-    model = build_model(run.kind, run.model, run.num_train_scenes)
+    model = run.build_model()
     model.load_state_dict(ckpt.model_state)  # the registered upgrade renames and permutes the weights
     new_names = [n for n, _ in model.named_parameters()]
     old_names = [n for n in new_names if n.startswith("encoder.")]

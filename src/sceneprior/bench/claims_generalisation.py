@@ -30,7 +30,9 @@ from .claims import (
 )
 
 #: models whose decoder is 3D-structured (a field rendered by a 3D renderer); LFN is a light field (4D, not 3D)
+#: rows of the results table (named by preset) that are 3D-structured, and the 2D baseline's row
 STRUCTURED_3D = ("srn", "srn-encoder", "pixelnerf")
+BASELINE_2D = "autoencoder"
 
 
 def training_psnr(metrics: Path, last: int = 20) -> float | None:
@@ -136,7 +138,7 @@ def claim_pose(config: ClaimConfig, out: Path) -> ClaimReport:
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     labels = [f"{r['model']} {r['mode']}" for r in rows]
-    colours = ["tab:red" if r["model"] == "autoencoder" else ("tab:blue" if r["structured_3d"] else "tab:gray") for r in rows]
+    colours = ["tab:red" if r["model"] == BASELINE_2D else ("tab:blue" if r["structured_3d"] else "tab:gray") for r in rows]
     axes[0].bar(range(len(rows)), [r["drop"] for r in rows], color=colours)
     axes[0].set_xticks(range(len(rows)))
     axes[0].set_xticklabels(labels, fontsize=6, rotation=60, ha="right")

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..geometry import get_rays, project, unproject_depth
+from ..models import SRN
 from ..models.base import SceneLatent
 from .claims import (
     ClaimConfig,
@@ -118,7 +119,7 @@ def claim_interpolation(config: ClaimConfig, out: Path) -> ClaimReport:
     if model.latents is None:
         raise ConfigError(f"claim interpolation interpolates auto-decoder latents of training objects; {loaded.name} has "
                           "no latent table (use an auto-decoder such as preset srn)")
-    if getattr(model, "marcher", None) is None:
+    if not isinstance(model, SRN):
         raise ConfigError(f"claim interpolation measures rendered depth: {loaded.name} ({loaded.kind}) must be an SRN")
     res = int(loaded.prior.resolution)
     K = intrinsics_for(res, FOV).float()
@@ -240,6 +241,8 @@ def claim_interpolation(config: ClaimConfig, out: Path) -> ClaimReport:
 
 #: random draws of the labelled objects per K (one when K is the whole pool)
 DRAWS = 3
+#: the name of the prior's feature set in the parts claim (the others are the image's own colours)
+PRIOR_FEATURES = "srn"
 
 
 def srn_pixel_features(model, latent, cam2world: Float[Tensor, "4 4"], K: Float[Tensor, "3 3"], height: int, width: int
@@ -314,7 +317,7 @@ def claim_parts(config: ClaimConfig, out: Path) -> ClaimReport:
 
     loaded = load(config.model)  # type: ignore[arg-type]
     model = loaded.model
-    if getattr(model, "marcher", None) is None or "autodecode" not in model.modes:
+    if not isinstance(model, SRN) or "autodecode" not in model.modes:
         raise ConfigError(f"claim parts reads SRN features: {loaded.name} ({loaded.kind}) must be an SRN that auto-decodes")
     ks = tuple(sorted(config.ks or ()))
     pool_size = max(ks)
@@ -327,7 +330,7 @@ def claim_parts(config: ClaimConfig, out: Path) -> ClaimReport:
     if not 1 <= config.objects <= len(test):  # type: ignore[operator]
         raise ConfigError(f"claim parts: --objects must be between 1 and {len(test)} (held-out objects scored)")
     view_ids = list(range(config.views))  # type: ignore[arg-type]
-    feats: dict[str, list[Tensor]] = {"srn": [], "rgb+xy": [], "rgb 5x5+xy": []}
+    feats: dict[str, list[Tensor]] = {PRIOR_FEATURES: [], "rgb+xy": [], "rgb 5x5+xy": []}
     labels, images = [], []
     # the labelled pool: view 0 of training objects 0..K-1, with the latents the model learned for them (its
     # table); then the scored held-out objects, their latents auto-decoded from view 0
@@ -345,7 +348,7 @@ def claim_parts(config: ClaimConfig, out: Path) -> ClaimReport:
                                      config.steps, config.rays, config.seed)  # type: ignore[arg-type]
         for k in range(views.num_views):
             f, _ = srn_pixel_features(model, latent, views.cam2world[k], views.intrinsics[k], views.height, views.width)
-            feats["srn"].append(f)
+            feats[PRIOR_FEATURES].append(f)
             feats["rgb+xy"].append(rgb_features(views.images[k], 1))
             feats["rgb 5x5+xy"].append(rgb_features(views.images[k], 5))
             labels.append(views.parts[k, 0].reshape(-1).long())
@@ -382,7 +385,7 @@ def claim_parts(config: ClaimConfig, out: Path) -> ClaimReport:
         print(f"[claim parts] {name}: " + ", ".join(f"K={k} {np.mean(results[name][k]):.3f}" for k in ks), flush=True)
     summary = {name: {k: float(np.mean(v)) for k, v in by.items()} for name, by in results.items()}
     small = [k for k in ks if k <= 5]
-    baselines = [n for n in feats if n != "srn"]
+    baselines = [n for n in feats if n != PRIOR_FEATURES]
     holds = all(summary["srn"][k] > max(summary[b][k] for b in baselines) for k in small)
     verdict = (f"With K = {', '.join(map(str, small))} labelled views, a linear probe on the SRN's features reaches mIoU "
                + ", ".join(f"{summary['srn'][k]:.3f}" for k in small) + "; on the image's own colours (best of "

@@ -158,15 +158,14 @@ PRIOR_STEPS = 200
 FIT_LR = 1e-4
 
 
-def fit_without_prior(run_kind: str, run_model, images, cam2world, intrinsics, steps: int, rays: int, seed: int,
+def fit_without_prior(run_model, images, cam2world, intrinsics, steps: int, rays: int, seed: int,
                       lr: float = FIT_LR):
     """A fresh model of the same architecture (random weights, one scene, no prior), every weight and the latent
     fitted by Adam to the observed views alone: (model, latent, losses)."""
-    from ..models import build_model
     from ..models.base import SceneLatent
 
     torch.manual_seed(seed)
-    model = build_model(run_kind, run_model, 1)
+    model = run_model.build(1)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
@@ -186,11 +185,12 @@ def fit_without_prior(run_kind: str, run_model, images, cam2world, intrinsics, s
 
 
 def claim_lfn_prior(config: ClaimConfig, out: Path) -> ClaimReport:
+    from ..models import LFN
     from ..training.data import open_split
     from ..training.trainer import RunConfig
 
     loaded = load(config.model)  # type: ignore[arg-type]
-    if loaded.kind != "lfn" or "autodecode" not in loaded.modes:
+    if not isinstance(loaded.model, LFN) or "autodecode" not in loaded.modes:
         raise ConfigError(f"claim lfn-prior needs an LFN that auto-decodes (preset lfn); {loaded.name} is a {loaded.kind} "
                           f"with modes {', '.join(loaded.modes)}")
     run = RunConfig.from_plain(loaded.run_config)
@@ -204,7 +204,7 @@ def claim_lfn_prior(config: ClaimConfig, out: Path) -> ClaimReport:
         n = len(INPUT_VIEWS)
         images, cams, Ks = views.images[:n], views.cam2world[:n], views.intrinsics[:n]
         res = views.height
-        fitted, fitted_latent, losses = fit_without_prior(run.kind, run.model, images, cams, Ks, config.steps,  # type: ignore[arg-type]
+        fitted, fitted_latent, losses = fit_without_prior(run.model, images, cams, Ks, config.steps,  # type: ignore[arg-type]
                                                           config.rays, config.seed + i)  # type: ignore[arg-type]
         prior_latent, prior_result = infer_latent(loaded.model, images, cams, Ks, "autodecode", PRIOR_STEPS, config.rays,
                                                   config.seed)

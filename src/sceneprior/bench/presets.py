@@ -48,7 +48,7 @@ def _tiny_dataset(folder: Path, resolution: int) -> Path:
 def preset_speed(presets: tuple[str, ...], steps: int = 5, warmup: int = 2, device: str = "cpu",
                  resolution: int = 64, data: str | None = None) -> list[PresetSpeed]:
     """Measure each preset in ``presets`` (see the module docstring)."""
-    from ..models.presets import build_model, get_preset
+    from ..registry import get_preset
     from ..training.data import BatchConfig, BatchSampler, SplitCache, open_split
     from ..training.distributed import batch_to
 
@@ -60,7 +60,7 @@ def preset_speed(presets: tuple[str, ...], steps: int = 5, warmup: int = 2, devi
         for name in presets:
             preset = get_preset(name)
             torch.manual_seed(0)
-            model = build_model(preset.kind, preset.model, len(cache)).to(device)
+            model = preset.model.build(len(cache)).to(device)
             model.train()
             d = preset.training
             batch_config = BatchConfig(scenes_per_batch=d.scenes_per_batch, target_views=d.target_views,

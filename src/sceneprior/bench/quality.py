@@ -116,10 +116,10 @@ def _prepare_run(config: QualityConfig, preset: str) -> tuple[Path, bool]:
 
 
 def modes_of(preset: str) -> tuple[str, ...]:
-    from ..models.presets import build_model, get_preset
+    from ..registry import get_preset
 
     p = get_preset(preset)
-    return tuple(build_model(p.kind, p.model, 1).modes)
+    return tuple(p.model.build(1).modes)
 
 
 def _last_metrics(run: Path, count: int = 20) -> dict:

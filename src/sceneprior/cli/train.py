@@ -6,7 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..models.presets import PRESET_NAMES
+    from ..registry import PRESET_NAMES
 
     p = subparsers.add_parser(
         "train",
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     _torch.set_num_threads(max(1, args.threads))
     from ..errors import ConfigError
-    from ..models import get_preset
+    from ..registry import get_preset
     from ..training import BatchConfig, TrainConfig, train
 
     if args.steps is None and args.minutes is None:

@@ -1,20 +1,20 @@
 """Geometry of an inferred scene, whatever the model: densities to mesh, depth-map fusion, normals from depth.
 
-Models expose geometry differently (see :func:`geometry_kind`):
+Models declare their geometry (:attr:`sceneprior.models.SceneModel.geometry`):
 
-* ``pixelnerf`` has a volume density: the adapter calls its fine network on world points (seen from the input
-  camera's centre, the direction that also gives the vertex colours) and the mesh is the level set of the density
-  at :func:`density_level` (marching cubes, :mod:`sceneprior.meshing`).
-* ``srn`` has neither a density nor an SDF (its LSTM ray marcher finds surfaces), but its depth maps are
+* "density" (pixelNeRF): :meth:`~sceneprior.models.SceneModel.density_field` queries its fine network at world
+  points (seen from the input camera's centre, the direction that also gives the vertex colours) and the mesh is
+  the level set of the density at :meth:`~sceneprior.models.SceneModel.density_level` (marching cubes,
+  :mod:`sceneprior.meshing`).
+* "depth" (SRN) has neither a density nor an SDF (its LSTM ray marcher finds surfaces), but its depth maps are
   3D-consistent: the mesh is the zero level of a truncated signed distance fused from depth maps rendered around
   the object (TSDF fusion with space carving of background pixels), coloured from those renders.
-* ``lfn`` (a light field) and ``autoencoder`` (a 2D decoder) have no 3D geometry at all: meshing them raises
+* "none" (LFN, a light field; the auto-encoder, a 2D decoder): no 3D geometry at all; meshing them raises
   :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,45 +27,7 @@ from torch import Tensor
 from ..errors import ConfigError, SceneError
 from ..geometry import project, unproject_depth
 from ..meshing import FieldGrid, MeshingConfig, evaluate_field_on_grid, mesh_from_grid
-from ..models.base import SceneLatent, SceneModel
-
-
-def geometry_kind(model: SceneModel) -> str:
-    """"density", "depth" (fusable depth maps) or "none"."""
-    name = type(model).__name__
-    if name == "PixelNeRF":
-        return "density"
-    if name == "SRN":
-        return "depth"
-    return "none"
-
-
-def density_level(model: SceneModel) -> float:
-    """The density at which one coarse sampling interval reaches opacity 1/2: ln 2 · samples / box diagonal."""
-    config = model.config  # type: ignore[attr-defined]
-    bounds = np.asarray(config.bounds, np.float64)
-    diagonal = float(np.linalg.norm(bounds[3:] - bounds[:3]))
-    return math.log(2.0) * config.coarse_samples / diagonal
-
-
-def pixelnerf_fields(
-    model: SceneModel, latent: SceneLatent
-) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-    """(density_fn, colour_fn) over world points (N, 3) for a pixelNeRF latent (its fine network,
-    :meth:`PixelNeRF.field`); directions point from the first input camera's centre to the point."""
-    assert latent.cam2world is not None
-    centre = latent.cam2world[0, 0, :3, 3]
-    factory = getattr(model, "field", None)
-    if factory is None:
-        raise ConfigError(f"{type(model).__name__} exposes no way to query its density at points; cannot mesh it")
-    field = factory(latent)
-
-    def query(points: Tensor) -> tuple[Tensor, Tensor]:
-        dirs = torch.nn.functional.normalize(points - centre, dim=-1)
-        out = field(points[None], dirs[None])
-        return out.density[0, :, 0], out.rgb[0]
-
-    return (lambda p: query(p)[0]), (lambda p: query(p)[1])
+from ..models.base import SceneModel
 
 
 @dataclass
@@ -216,9 +178,8 @@ def normals_from_depth(
 
 
 def require_geometry(model: SceneModel) -> str:
-    kind = geometry_kind(model)
-    if kind == "none":
-        what = "a light field (it maps rays to colours)" if type(model).__name__ == "LFN" else "a 2D image decoder"
-        raise ConfigError(f"{type(model).__name__} is {what} with no 3D geometry (no density, SDF or depth): "
+    """The model's :attr:`~sceneprior.models.SceneModel.geometry`; a model without 3D geometry is an error."""
+    if model.geometry == "none":
+        raise ConfigError(f"{type(model).__name__} is {model.geometry_note} with no 3D geometry (no density, SDF or depth): "
                           "it cannot be meshed; use a pixelnerf or srn model")
-    return kind
+    return model.geometry

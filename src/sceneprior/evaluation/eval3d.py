@@ -174,7 +174,7 @@ def infer_shape_latent(
 def meshing_config(model: ShapeModel, resolution: int, coarse: int | None) -> MeshingConfig:
     s = model.bounds.half_extent * 1.05
     box = {"bound_min": (-s, -s, -s), "bound_max": (s, s, s), "resolution": resolution, "coarse_resolution": coarse}
-    return MeshingConfig.for_sdf(**box) if model.output == "sdf" else MeshingConfig.for_occupancy_logits(0.2, **box)
+    return MeshingConfig.for_sdf(**box) if model.geometry == "sdf" else MeshingConfig.for_occupancy_logits(0.2, **box)
 
 
 def evaluate_shapes(model: ShapeModel, config: Eval3DConfig, preset: str = "", kind: str = "",
@@ -206,7 +206,7 @@ def evaluate_shapes(model: ShapeModel, config: Eval3DConfig, preset: str = "", k
         uniform = sample.query_points[-n_uniform:]
         with torch.no_grad():
             values = torch.cat([model.decode(latent, uniform[None, s : s + 8192])[0] for s in range(0, n_uniform, 8192)])
-        kind_of = "sdf" if model.output == "sdf" else "logit"
+        kind_of = "sdf" if model.geometry == "sdf" else "logit"
         iou = float(volumetric_iou(inside_from_prediction(values, kind_of), sample.query_occupancy[-n_uniform:] >= 0.5))
         start = time.perf_counter()
         mesh = extract_mesh(model.field_fn(latent), mesh_config)

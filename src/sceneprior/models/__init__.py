@@ -1,15 +1,16 @@
 """Image models as assemblies of encoders, conditioning, fields and renderers, behind one interface
-(:class:`SceneModel`): the 2D auto-encoder baseline, SRN, LFN and pixelNeRF."""
+(:class:`SceneModel`): the 2D auto-encoder baseline, SRN, LFN and pixelNeRF. Every model's config builds it
+(:class:`ModelConfig`); the registry of models and presets is :mod:`sceneprior.registry`."""
 
 from .autoencoder import AutoEncoder, AutoEncoderConfig
-from .base import LossOutput, RayOutput, RenderOutput, SceneLatent, SceneModel, TrainBatch, sample_image_rays
+from .base import (LossOutput, ModelConfig, Preset, RayOutput, RenderOutput, SceneLatent, SceneModel, TrainBatch,
+                   TrainingDefaults, sample_image_rays)
 from .lfn import LFN, LFNConfig
 from .pixelnerf import PixelNeRF, PixelNeRFConfig
-from .presets import MODEL_KINDS, PRESET_NAMES, Preset, TrainingDefaults, build_model, get_preset, model_config_from_plain
 from .srn import SRN, SRNConfig
 
 __all__ = [
-    "AutoEncoder", "AutoEncoderConfig", "LFN", "LFNConfig", "LossOutput", "MODEL_KINDS", "PRESET_NAMES", "PixelNeRF",
+    "AutoEncoder", "AutoEncoderConfig", "LFN", "LFNConfig", "LossOutput", "ModelConfig", "PixelNeRF",
     "PixelNeRFConfig", "Preset", "RayOutput", "RenderOutput", "SRN", "SRNConfig", "SceneLatent", "SceneModel",
-    "TrainBatch", "TrainingDefaults", "build_model", "get_preset", "model_config_from_plain", "sample_image_rays",
+    "TrainBatch", "TrainingDefaults", "sample_image_rays",
 ]

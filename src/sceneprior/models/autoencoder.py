@@ -9,7 +9,7 @@ our scenes live in a canonical object frame. Rendering at another resolution res
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +20,11 @@ from torch import Tensor, nn
 from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
 from ..encoders.conv import group_norm
 from ..errors import ConfigError
-from .base import LossOutput, RenderOutput, SceneLatent, SceneModel, TrainBatch
+from .base import LossOutput, ModelConfig, Preset, RenderOutput, SceneLatent, SceneModel, TrainBatch, TrainingDefaults
 
 
 @dataclass
-class AutoEncoderConfig:
+class AutoEncoderConfig(ModelConfig):
     encoder: ConvEncoderConfig = field(default_factory=ConvEncoderConfig)
     #: side of the decoded image; the decoder starts at 4x4 and doubles per channel entry
     output_size: int = 64
@@ -33,6 +33,21 @@ class AutoEncoderConfig:
     #: the auto-encoder is an encoder model; an auto-decoder table is possible but off
     autodecoder: bool = False
     latent_init_std: float = 0.01
+
+    kind = "autoencoder"
+
+    def build(self, num_train_scenes: int) -> "AutoEncoder":
+        return AutoEncoder(self, num_train_scenes)
+
+    def tiny(self) -> "AutoEncoderConfig":
+        return replace(self, encoder=replace(self.encoder, channels=(8, 16), latent_dim=16, pool=2), output_size=32,
+                       decoder_channels=(16, 8), pose_hidden=32)
+
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        return [Preset("autoencoder", cls(),
+                       TrainingDefaults(lr=2e-4, scenes_per_batch=16, target_views=2, rays_per_scene=None),
+                       "2D baseline: CNN encoder + pose-conditioned transposed-conv decoder, 64² output")]
 
 
 class PoseConditionedDecoder(nn.Module):
@@ -69,6 +84,7 @@ def _pose_vector(cam2world: Float[Tensor, "batch 4 4"]) -> Float[Tensor, "batch 
 class AutoEncoder(SceneModel):
     modes = ("encode", "autodecode", "encode+autodecode")
     uses_rays = False
+    geometry_note = "a 2D image decoder"
 
     def __init__(self, config: AutoEncoderConfig, num_train_scenes: int) -> None:
         super().__init__()

@@ -9,8 +9,9 @@ follow :mod:`sceneprior.geometry` (OpenCV cam2world, K in pixels, pixel centres 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from einops import rearrange
@@ -20,8 +21,72 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from ..geometry import get_rays, rays_from_pixels
 
+if TYPE_CHECKING:  # only for annotations: models never import the trainer
+    from ..training.data import BatchConfig
+    from ..training.distributed import DistContext
+
 InferenceMode = Literal["encode", "autodecode", "encode+autodecode"]
 LatentInit = Literal["zeros", "mean", "given"]
+#: what 3D geometry a model can give (see :attr:`SceneModel.geometry`)
+GeometryKind = Literal["density", "depth", "sdf", "occupancy", "none"]
+
+
+class ModelConfig:
+    """Base of every model's config dataclass: the config names its model (``kind``, the key of
+    :mod:`sceneprior.registry` and of a run's ``config.json``) and builds it (:meth:`build`).
+
+    A subclass is a dataclass with a class-level ``kind`` (not a field: the serialised model config is unchanged,
+    the kind is stored beside it). It lists its named presets in :meth:`presets`, adapts itself to a dataset in
+    :meth:`for_dataset` and gives a tiny variant of itself for tests in :meth:`tiny`."""
+
+    #: the model's registry name, written as ``kind`` in a run's ``config.json``
+    kind: ClassVar[str]
+
+    def build(self, num_train_scenes: int) -> "SceneModel":
+        """The model this config describes (an auto-decoder table holds ``num_train_scenes`` latents)."""
+        raise NotImplementedError(f"{type(self).__name__}.build")
+
+    def for_dataset(self, metadata: dict[str, Any]) -> "ModelConfig":
+        """This config adapted to a dataset's ``metadata.json`` (e.g. its scene bounds); default: unchanged."""
+        return self
+
+    def tiny(self) -> "ModelConfig":
+        """The same architecture with the smallest sizes that still exercise every part (for tests and tiny runs)."""
+        raise NotImplementedError(f"{type(self).__name__}.tiny")
+
+    @classmethod
+    def presets(cls) -> "list[Preset]":
+        """The named presets of this model (fresh config objects on every call)."""
+        return []
+
+
+@dataclass
+class TrainingDefaults:
+    """What a preset suggests for training (each can be overridden on the command line)."""
+
+    lr: float = 1e-4
+    #: learning rate of the auto-decoder latents (None: same as ``lr``)
+    latent_lr: float | None = None
+    scenes_per_batch: int = 4
+    target_views: int = 1
+    rays_per_scene: int | None = 128  # None: full target images
+    input_views: tuple[int, ...] = (1,)  # a number of source views is drawn from this per batch
+    object_bbox_rays: bool = False
+
+
+@dataclass
+class Preset:
+    """A named model config plus the training defaults that suit it on a CPU."""
+
+    name: str
+    model: Any  # a ModelConfig dataclass
+    training: TrainingDefaults = field(default_factory=TrainingDefaults)
+    description: str = ""
+
+    @property
+    def kind(self) -> str:
+        """The registry name of the preset's model (its config's ``kind``)."""
+        return self.model.kind
 
 
 @dataclass
@@ -157,13 +222,29 @@ def sample_image_rays(
 
 
 class SceneModel(nn.Module):
-    """Base class of the image models. Subclasses set ``modes`` and implement ``encode`` (if they have an
-    encoder), ``render_rays`` (ray-based models) or override ``render``, and ``loss``."""
+    """Base class of every model (image models here, the 3D-supervised shape models in
+    :mod:`sceneprior.models3d`). Subclasses set ``modes`` and implement ``encode`` (if they have an encoder),
+    ``render_rays`` (ray-based models) or override ``render``, and ``loss``.
+
+    Optional capabilities are declared here, with defaults, and overridden by the models that have them; code
+    that must behave differently per model asks the model through these members, never by its name:
+
+    * :attr:`geometry` -- what 3D geometry the model gives ("density": :meth:`density_field` and
+      :meth:`density_level`; "depth": 3D-consistent depth maps; "sdf" / "occupancy": a shape field; "none"),
+      with :attr:`geometry_note` saying what a model without geometry is;
+    * :meth:`batch_source` -- the model's own training batches (None: the trainer's posed-view batches);
+    * :meth:`preview` -- the model's own TensorBoard image (None: the trainer's input | render | truth grid);
+    * the config's :meth:`ModelConfig.for_dataset` (adapting to dataset metadata) and :meth:`ModelConfig.tiny`
+      (a tiny variant for tests)."""
 
     #: inference modes this model supports
     modes: tuple[str, ...] = ("encode",)
     #: whether training samples rays (else full target images)
     uses_rays: bool = True
+    #: the 3D geometry this model gives (see the class docstring)
+    geometry: GeometryKind = "none"
+    #: what the model is, said when it is asked for geometry it does not have
+    geometry_note: str = "a model"
     #: weight of mean(z²) in the auto-decoding objective (and in training where it applies)
     latent_weight: float = 0.0
     #: weight of the colour MSE in training and auto-decoding objectives
@@ -272,6 +353,27 @@ class SceneModel(nn.Module):
             normals=image(cat("normals")),
             opacity=image(cat("opacity")),
         )
+
+    # ------------------------------------------------------------------ optional capabilities
+    def density_field(
+        self, latent: SceneLatent
+    ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """(density_fn, colour_fn) over world points ``(N, 3)`` of scene 0 of ``latent`` (models whose
+        :attr:`geometry` is "density")."""
+        raise ConfigError(f"{type(self).__name__} is {self.geometry_note} with no volume density to query")
+
+    def density_level(self) -> float:
+        """The density whose level set is the model's surface (models whose :attr:`geometry` is "density")."""
+        raise ConfigError(f"{type(self).__name__} is {self.geometry_note} with no volume density to mesh")
+
+    def batch_source(self, dataset: Any, batch_config: "BatchConfig", seed: int, ctx: "DistContext") -> Any | None:
+        """The model's own training batches (an object with ``iterate(start, stop)`` and ``scene_ids(step,
+        ranks)``, step-seeded and sharded by ``ctx``), or None for the trainer's posed-view batches."""
+        return None
+
+    def preview(self, dataset: Any) -> Float[Tensor, "3 height width"] | None:
+        """The model's own TensorBoard image of a few scenes of ``dataset``, or None for the trainer's grid."""
+        return None
 
     # ------------------------------------------------------------------ objectives
     def loss(self, batch: TrainBatch) -> LossOutput:

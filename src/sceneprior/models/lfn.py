@@ -13,7 +13,7 @@ light-field derivatives is not implemented).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from jaxtyping import Float
@@ -23,11 +23,11 @@ from ..conditioning import HyperNetwork, batched_mlp
 from ..encoders import ConvEncoderConfig
 from ..renderers import light_field_render
 from ._parts import GlobalLatentModel
-from .base import RayOutput, SceneLatent
+from .base import ModelConfig, Preset, RayOutput, SceneLatent, TrainingDefaults
 
 
 @dataclass
-class LFNConfig:
+class LFNConfig(ModelConfig):
     latent_dim: int = 128
     width: int = 128
     hidden_layers: int = 4
@@ -38,8 +38,29 @@ class LFNConfig:
     encoder: ConvEncoderConfig | None = None
     latent_init_std: float = 0.01
 
+    kind = "lfn"
+
+    def build(self, num_train_scenes: int) -> "LFN":
+        return LFN(self, num_train_scenes)
+
+    def tiny(self) -> "LFNConfig":
+        encoder = None if self.encoder is None else replace(self.encoder, channels=(8, 16), latent_dim=16, pool=2)
+        return replace(self, latent_dim=16, width=16, hidden_layers=1, hyper_hidden=16, encoder=encoder)
+
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        return [
+            Preset("lfn", cls(),
+                   TrainingDefaults(lr=1e-4, latent_lr=1e-3, scenes_per_batch=8, target_views=2, rays_per_scene=1024),
+                   "Light field network auto-decoder on Plücker rays, hypernetwork-conditioned"),
+            Preset("lfn-encoder", cls(encoder=ConvEncoderConfig(latent_dim=128)),
+                   TrainingDefaults(lr=1e-4, scenes_per_batch=8, target_views=2, rays_per_scene=1024),
+                   "Light field network with a conv encoder"),
+        ]
+
 
 class LFN(GlobalLatentModel):
+    geometry_note = "a light field (it maps rays to colours)"
     def __init__(self, config: LFNConfig, num_train_scenes: int) -> None:
         super().__init__()
         self.config = config

@@ -15,7 +15,7 @@ with L_depth = 1e4·mean(min(t, 0)²), as in the paper.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from jaxtyping import Float
@@ -26,14 +26,14 @@ from ..encoders import ConvEncoderConfig
 from ..renderers import LSTMRayMarcher, lstm_raymarch, lstm_raymarch_mlp
 from ..renderers.lstm_marcher import centred_linear, ln_relu_layers, run_chunks
 from ._parts import GlobalLatentModel, ln_relu_mlp, ray_sphere_entry
-from .base import RayOutput, SceneLatent
+from .base import ModelConfig, Preset, RayOutput, SceneLatent, TrainingDefaults
 
 #: rays per chunk of the inference path (its activations stay in a core's cache)
 INFERENCE_CHUNK = 2048
 
 
 @dataclass
-class SRNConfig:
+class SRNConfig(ModelConfig):
     latent_dim: int = 128
     phi_width: int = 128
     phi_layers: int = 4
@@ -51,8 +51,31 @@ class SRNConfig:
     encoder: ConvEncoderConfig | None = None
     latent_init_std: float = 0.01
 
+    kind = "srn"
+
+    def build(self, num_train_scenes: int) -> "SRN":
+        return SRN(self, num_train_scenes)
+
+    def tiny(self) -> "SRNConfig":
+        encoder = None if self.encoder is None else replace(self.encoder, channels=(8, 16), latent_dim=16, pool=2)
+        return replace(self, latent_dim=16, phi_width=32, phi_layers=2, hyper_hidden=16, hyper_hidden_layers=1,
+                       marcher_steps=4, pixel_width=16, pixel_layers=2, encoder=encoder)
+
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        return [
+            Preset("srn", cls(),
+                   TrainingDefaults(lr=1e-4, latent_lr=1e-3, scenes_per_batch=4, target_views=2, rays_per_scene=512),
+                   "SRN auto-decoder: hypernetwork φ + LSTM ray marcher + pixel generator"),
+            Preset("srn-encoder", cls(encoder=ConvEncoderConfig(latent_dim=128)),
+                   TrainingDefaults(lr=1e-4, scenes_per_batch=4, target_views=2, rays_per_scene=512),
+                   "SRN with a conv encoder instead of the auto-decoder table"),
+        ]
+
 
 class SRN(GlobalLatentModel):
+    #: its LSTM marcher finds surfaces and its depth maps are 3D-consistent: meshes come from fused depth maps
+    geometry = "depth"
     def __init__(self, config: SRNConfig, num_train_scenes: int) -> None:
         super().__init__()
         self.config = config

@@ -1,10 +1,6 @@
 """3D-supervised shape models (DeepSDF, Occupancy Networks, Convolutional Occupancy Networks, a voxel-grid
-decoder) trained on the generator's points.npz / sdf.npz; see :mod:`.models` and :mod:`.presets`.
-
-``sceneprior.models`` is imported first: its preset table lists the shape kinds and presets, so it imports
-``.models`` and ``.presets`` of this package while loading."""
-
-from .. import models as _models  # noqa: F401  (must come first, see above)
+decoder) trained on the generator's points.npz / sdf.npz; see :mod:`.models`. Their presets are listed with the
+image models' in :mod:`sceneprior.registry`."""
 
 from .batch import (
     DEFAULT_VIEW,
@@ -19,7 +15,6 @@ from .batch import (
 )
 from .meshes import load_mesh, samples_from_mesh, winding_number
 from .models import (
-    SHAPE_KINDS,
     ConvONet,
     ConvONetConfig,
     DeepSDF,
@@ -29,17 +24,17 @@ from .models import (
     OccNetConfig,
     ShapeLatent,
     ShapeModel,
+    ShapeModelConfig,
     VoxelModelConfig,
     VoxelShapeModel,
     activation_memory,
     is_shape_model,
     parameter_count,
 )
-from .presets import shape_presets
 
 __all__ = [
-    "DEFAULT_VIEW", "SHAPE_KINDS", "ConvONet", "ConvONetConfig", "DeepSDF", "DeepSDFConfig", "FitConfig", "OccNet",
-    "OccNetConfig", "ShapeBatch", "ShapeBatches", "ShapeBatchSampler", "ShapeCache", "ShapeDataConfig", "ShapeLatent", "ShapeModel",
+    "DEFAULT_VIEW", "ConvONet", "ConvONetConfig", "DeepSDF", "DeepSDFConfig", "FitConfig", "OccNet",
+    "OccNetConfig", "ShapeBatch", "ShapeBatches", "ShapeBatchSampler", "ShapeCache", "ShapeDataConfig", "ShapeLatent", "ShapeModel", "ShapeModelConfig",
     "VoxelModelConfig", "VoxelShapeModel", "activation_memory", "draw_queries", "front_facing", "is_shape_model",
-    "load_mesh", "parameter_count", "samples_from_mesh", "shape_presets", "surface_observation", "winding_number",
+    "load_mesh", "parameter_count", "samples_from_mesh", "surface_observation", "winding_number",
 ]

@@ -19,6 +19,22 @@ on a :class:`~.batch.ShapeBatch`, :meth:`ShapeModel.fit_latent` (test-time laten
 :meth:`ShapeModel.batch_source` and :meth:`ShapeModel.preview` (the shared trainer's hooks: it asks the model
 for its batches and its TensorBoard image instead of drawing image batches).
 
+Presets (each config's :meth:`presets`; CPU-sized defaults, each config's docstring lists the paper's sizes):
+
+=====================  ======================================================================================
+preset                 what
+=====================  ======================================================================================
+``deepsdf``            auto-decoder (64-d codes) + concatenation MLP 6x128 -> SDF; clamped L1 (delta 0.1),
+                       code regulariser; test-time latent optimisation
+``occnet``             ResNet-PointNet (300 noisy points) -> 128-d code -> conditional-BN decoder -> occupancy
+``occnet-film``        the same with FiLM instead of conditional batch norm
+``convonet-grid``      local PointNet -> 16^3 x 32 grid + 2-level 3D U-Net -> local decoder
+``convonet-plane``     local PointNet -> ground plane (xz) 32^2 + depth-3 2D U-Net -> local decoder
+``convonet-triplane``  local PointNet -> three planes 32^2 + depth-3 2D U-Net -> local decoder
+``voxel-decoder``      ResNet-PointNet -> 128-d code -> transposed 3D convs -> 16^3 x 16 grid -> local decoder
+``voxel-autodecoder``  the same grid decoder with an auto-decoder table instead of the encoder
+=====================  ======================================================================================
+
 Losses: occupancy models minimise BCE-with-logits averaged over query points (ONet/ConvONet sum over points;
 the mean only rescales the gradient, which Adam ignores); SDF models minimise DeepSDF's L1 between
 ``clamp(pred, +-delta)`` and ``clamp(sdf, +-delta)``, delta = 0.1, plus ``code_reg * mean ||z||_2`` (DeepSDF's
@@ -36,10 +52,11 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from ..data.metadata import scene_bounds
 from ..encoders.autodecoder import AutoDecoder, AutoDecoderConfig
 from ..encoders3d import LocalPointNet, LocalPointNetConfig, PointNetEncoder, PointNetEncoderConfig, UNet2DConfig, UNet3DConfig
 from ..errors import ConfigError
-from ..models.base import LossOutput, SceneModel
+from ..models.base import GeometryKind, LossOutput, ModelConfig, Preset, SceneModel, TrainingDefaults
 from ..representations import (
     Bounds,
     FeatureGrid,
@@ -53,7 +70,6 @@ from ..representations import (
 )
 from .batch import ShapeBatch, ShapeBatches, ShapeBatchSampler, ShapeDataConfig
 
-OutputKind = Literal["occupancy", "sdf"]
 
 
 @dataclass
@@ -79,16 +95,28 @@ class ShapeLatent:
 
 
 def _bounds_for(metadata: dict) -> Bounds:
-    """Generator scenes: objects in [-0.5, 0.5]^3, rooms in [-1, 1]^3 (metadata ``category`` / ``scene_bounds``)."""
-    bounds = metadata.get("scene_bounds")
-    if bounds is not None:
-        flat = [abs(float(v)) for row in bounds for v in (row if isinstance(row, (list, tuple)) else [row])]
-        return Bounds(half_extent=max(flat))
-    return Bounds(half_extent=1.0 if metadata.get("category") == "rooms" else 0.5)
+    """The cube around the dataset's ``scene_bounds`` (generator scenes: objects in [-0.5, 0.5]^3, rooms in
+    [-1, 1]^3)."""
+    return Bounds(half_extent=max(abs(v) for v in scene_bounds(metadata)))
+
+
+class ShapeModelConfig(ModelConfig):
+    """Base of the shape models' configs: trained on a dataset's points.npz / sdf.npz; the tiny variant draws
+    fewer points per step."""
+
+    def tiny(self) -> "ShapeModelConfig":
+        data = self.data  # type: ignore[attr-defined]
+        return replace(self, data=replace(data, input_points=min(data.input_points, 256), query_points=256))  # type: ignore[type-var]
+
+
+#: the shape presets' training defaults: Adam, 8 shapes per step (ONet/ConvONet: 32-64 on a GPU); lr 5e-4
+#: (DeepSDF's decoder rate; ONet/ConvONet use 1e-4 over days on a GPU, too slow for a minutes-long CPU run);
+#: auto-decoder codes at 1e-3 as in DeepSDF
+SHAPE_TRAINING = TrainingDefaults(lr=5e-4, scenes_per_batch=8, target_views=1, rays_per_scene=None)
 
 
 @dataclass(frozen=True)
-class DeepSDFConfig:
+class DeepSDFConfig(ShapeModelConfig):
     """DeepSDF (Park et al. 2019): auto-decoder + concatenation decoder -> SDF.
 
     CPU-sized defaults: latent 64 (paper 256), 6 x 128 layers with the skip at layer 3 (paper 8 x 512, skip at
@@ -104,12 +132,22 @@ class DeepSDFConfig:
     data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=3000, input_noise=0.0))
     bounds: Bounds = field(default_factory=Bounds)
 
+    kind = "deepsdf"
+
+    def build(self, num_train_scenes: int) -> "DeepSDF":
+        return DeepSDF(self, num_train_scenes)
+
     def for_dataset(self, metadata: dict) -> "DeepSDFConfig":
         return replace(self, bounds=_bounds_for(metadata))
 
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        return [Preset("deepsdf", cls(), replace(SHAPE_TRAINING, latent_lr=1e-3),
+                       "DeepSDF: auto-decoder + concatenation MLP -> SDF (3D-supervised, sdf.npz)")]
+
 
 @dataclass(frozen=True)
-class OccNetConfig:
+class OccNetConfig(ShapeModelConfig):
     """Occupancy Networks (Mescheder et al. 2019): ResNet-PointNet -> global code -> conditional-BN decoder.
 
     CPU-sized defaults: code 128 and PointNet width 128 (paper 512 / 512), decoder width 128 (paper 256),
@@ -121,12 +159,27 @@ class OccNetConfig:
     data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=300, input_noise=0.005))
     bounds: Bounds = field(default_factory=Bounds)
 
+    kind = "occnet"
+
+    def build(self, num_train_scenes: int) -> "OccNet":
+        return OccNet(self, num_train_scenes)
+
     def for_dataset(self, metadata: dict) -> "OccNetConfig":
         return replace(self, bounds=_bounds_for(metadata))
 
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        occnet = cls()
+        return [
+            Preset("occnet", occnet, replace(SHAPE_TRAINING),
+                   "Occupancy Networks: PointNet encoder -> global code -> conditional batch norm decoder"),
+            Preset("occnet-film", replace(occnet, decoder=replace(occnet.decoder, conditioning="film")), replace(SHAPE_TRAINING),
+                   "Occupancy Networks with FiLM conditioning instead of conditional batch norm"),
+        ]
+
 
 @dataclass(frozen=True)
-class ConvONetConfig:
+class ConvONetConfig(ShapeModelConfig):
     """Convolutional Occupancy Networks (Peng et al. 2020): local PointNet -> grid / ground plane / three planes
     -> U-Net -> ``LocalDecoder``.
 
@@ -141,13 +194,34 @@ class ConvONetConfig:
     data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=3000, input_noise=0.005))
     bounds: Bounds = field(default_factory=Bounds)
 
+    kind = "convonet"
+
+    def build(self, num_train_scenes: int) -> "ConvONet":
+        return ConvONet(self, num_train_scenes)
+
     def for_dataset(self, metadata: dict) -> "ConvONetConfig":
         bounds = _bounds_for(metadata)
         return replace(self, bounds=bounds, encoder=replace(self.encoder, bounds=bounds))
 
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        def local(kind: str) -> "ConvONetConfig":
+            return cls(encoder=LocalPointNetConfig(
+                kind=kind, plane_resolution=32, grid_resolution=16, unet2d=UNet2DConfig(depth=3),
+                unet3d=UNet3DConfig(num_levels=2, feature_maps=32)))
+
+        return [
+            Preset("convonet-grid", local("grid"), replace(SHAPE_TRAINING),
+                   "ConvONet: local PointNet -> 16^3 feature grid + 3D U-Net -> local decoder"),
+            Preset("convonet-plane", local("plane_xz"), replace(SHAPE_TRAINING),
+                   "ConvONet: local PointNet -> ground plane 32^2 + 2D U-Net -> local decoder"),
+            Preset("convonet-triplane", local("triplane"), replace(SHAPE_TRAINING),
+                   "ConvONet: local PointNet -> three planes 32^2 + 2D U-Net -> local decoder"),
+        ]
+
 
 @dataclass(frozen=True)
-class VoxelModelConfig:
+class VoxelModelConfig(ShapeModelConfig):
     """A global code decoded by transposed 3D convolutions into an ``N^3 x C`` feature grid (FRAMEWORK.md §3,
     "Voxel grid"), read by trilinear interpolation and a small ``LocalDecoder`` -> occupancy. The code comes
     from a PointNet encoder, or from an auto-decoder table when ``encoder`` is None.
@@ -164,9 +238,23 @@ class VoxelModelConfig:
     data: ShapeDataConfig = field(default_factory=lambda: ShapeDataConfig(input_points=300, input_noise=0.005))
     bounds: Bounds = field(default_factory=Bounds)
 
+    kind = "voxel-decoder"
+
+    def build(self, num_train_scenes: int) -> "VoxelShapeModel":
+        return VoxelShapeModel(self, num_train_scenes)
+
     def for_dataset(self, metadata: dict) -> "VoxelModelConfig":
         bounds = _bounds_for(metadata)
         return replace(self, bounds=bounds, voxels=replace(self.voxels, bounds=bounds))
+
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        return [
+            Preset("voxel-decoder", cls(), replace(SHAPE_TRAINING),
+                   "global code (PointNet) -> transposed 3D convs -> 16^3 grid -> local decoder"),
+            Preset("voxel-autodecoder", cls(encoder=None), replace(SHAPE_TRAINING, latent_lr=1e-3),
+                   "auto-decoded global code -> transposed 3D convs -> 16^3 grid -> local decoder"),
+        ]
 
 
 # ------------------------------------------------------------------------------------------------- models
@@ -188,7 +276,8 @@ class FitConfig:
 class ShapeModel(SceneModel):
     """Base class of the shape models; see the module docstring."""
 
-    output: OutputKind = "occupancy"
+    #: what ``decode`` returns: occupancy logits or signed distances
+    geometry: GeometryKind = "occupancy"
     uses_rays = False
 
     def __init__(self, config: Any) -> None:
@@ -232,7 +321,7 @@ class ShapeModel(SceneModel):
     # ---------------------------------------------------------------- objectives
     def value_loss(self, values: Tensor, occupancy: Tensor, sdf: Tensor) -> tuple[Tensor, dict[str, float]]:
         """BCE-with-logits against occupancy, or DeepSDF's clamped L1 against the SDF."""
-        if self.output == "sdf":
+        if self.geometry == "sdf":
             delta = self.config.clamp
             l1 = (values.clamp(-delta, delta) - sdf.clamp(-delta, delta)).abs().mean()
             inside = values < 0
@@ -274,7 +363,7 @@ class ShapeModel(SceneModel):
         else:
             code = torch.zeros(1, dim, device=device)
         points, sdf = points.to(device), sdf.to(device)
-        if self.output == "occupancy":
+        if self.geometry == "occupancy":
             keep = sdf != 0
             points, sdf = points[keep], sdf[keep]
         occupancy = (sdf < 0).to(points.dtype)
@@ -345,7 +434,7 @@ class ShapeModel(SceneModel):
                     pts = torch.zeros(size * size, 3)
                     pts[:, others[0]], pts[:, others[1]] = a.reshape(-1), b.reshape(-1)
                     values = self.decode(latent, pts[None].to(device))[0].reshape(size, size).cpu()
-                    inside = values < 0 if self.output == "sdf" else values >= math.log(0.2 / 0.8)
+                    inside = values < 0 if self.geometry == "sdf" else values >= math.log(0.2 / 0.8)
                     tile = torch.ones(3, size, size)
                     tile[:, inside] = 0.55
                     near = observed[0].cpu()[(observed[0][:, axis].cpu()).abs() < 2 * s / size]
@@ -368,7 +457,7 @@ class ShapeModel(SceneModel):
 class DeepSDF(ShapeModel):
     """Auto-decoder + concatenation decoder -> signed distance (``tanh`` output, clamped L1)."""
 
-    output: OutputKind = "sdf"
+    geometry: GeometryKind = "sdf"
     modes = ("autodecode",)
 
     def __init__(self, config: DeepSDFConfig, num_train_scenes: int) -> None:
@@ -476,22 +565,13 @@ class VoxelShapeModel(ShapeModel):
         return super().field_fn(latent, index)
 
 
-#: kind -> (config class, model class) of the shape models, merged into ``sceneprior.models.MODEL_KINDS``.
-SHAPE_KINDS: dict[str, tuple[type, type[ShapeModel]]] = {
-    "deepsdf": (DeepSDFConfig, DeepSDF),
-    "occnet": (OccNetConfig, OccNet),
-    "convonet": (ConvONetConfig, ConvONet),
-    "voxel-decoder": (VoxelModelConfig, VoxelShapeModel),
-}
-
-
 def is_shape_model(model: nn.Module) -> bool:
     return isinstance(model, ShapeModel)
 
 
-def parameter_count(model: nn.Module, include_latents: bool = False) -> int:
+def parameter_count(model: SceneModel, include_latents: bool = False) -> int:
     """Trainable numbers of the networks (the auto-decoder table excluded unless asked: it grows with the data)."""
-    skip = set() if include_latents or getattr(model, "latents", None) is None else {id(p) for p in model.latents.parameters()}
+    skip = set() if include_latents or model.latents is None else {id(p) for p in model.latents.parameters()}
     return sum(p.numel() for p in model.parameters() if id(p) not in skip)
 
 

@@ -3,7 +3,6 @@ with an explicit ``torch.Generator`` (so a seed and a saved generator state make
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ..data.datasets import open_dataset
+from ..data.metadata import dataset_metadata, scene_bounds  # noqa: F401  (re-exported)
 from ..data.srn import SRNDataset
 from ..errors import DataError
 from ..models.base import TrainBatch, sample_image_rays
@@ -22,31 +22,6 @@ def open_split(root: str | Path, split: str, image_size: int | None = None, load
     if not isinstance(dataset, SRNDataset):
         raise DataError(root, f"expected an SRN-layout dataset, got {type(dataset).__name__}")
     return dataset
-
-
-def dataset_metadata(root: str | Path) -> dict:
-    """``metadata.json`` of a dataset root (or of a parent of a split folder); empty when there is none."""
-    path = Path(root)
-    for candidate in (path, *path.parents[:2]):
-        meta = candidate / "metadata.json"
-        if meta.is_file():
-            try:
-                return json.loads(meta.read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise DataError(meta, f"cannot read metadata ({exc})") from None
-    return {}
-
-
-def scene_bounds(metadata: dict) -> tuple[float, ...]:
-    """(min xyz, max xyz) of the scenes: metadata ``scene_bounds`` or the generator's default cube."""
-    bounds = metadata.get("scene_bounds")
-    if bounds is None:
-        half = 1.0 if metadata.get("category") == "rooms" else 0.5
-        return (-half, -half, -half, half, half, half)
-    flat = [float(v) for row in bounds for v in (row if isinstance(row, (list, tuple)) else [row])]
-    if len(flat) != 6:
-        raise DataError("metadata.json", f"scene_bounds must hold 6 numbers (min xyz, max xyz), got {bounds!r}")
-    return tuple(flat)
 
 
 class SplitCache:

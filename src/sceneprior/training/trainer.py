@@ -20,11 +20,12 @@ from torch import Tensor
 
 from ..data.datasets import detect_format
 from ..errors import ConfigError, TrainingError
-from ..models import SceneModel, build_model, get_preset, model_config_from_plain
+from ..models import ModelConfig, SceneModel
 from ..models.configs import from_plain, to_plain
+from ..registry import config_from_plain, get_preset
 from .checkpoint import (align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries,
                          save_checkpoint)
-from .data import BatchConfig, SplitCache, dataset_metadata, open_split, scene_bounds
+from .data import BatchConfig, SplitCache, dataset_metadata, open_split
 from .distributed import (
     DistContext,
     ShardedBatches,
@@ -75,12 +76,19 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
-    """Everything needed to rebuild a run's model: ``config.json`` of the run folder."""
+    """Everything needed to rebuild a run's model: ``config.json`` of the run folder. The model config names its
+    model (``kind``, written beside it) and builds it (:meth:`build_model`)."""
 
-    kind: str
-    model: Any
+    model: ModelConfig
     train: TrainConfig
     num_train_scenes: int
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    def build_model(self) -> SceneModel:
+        return self.model.build(self.num_train_scenes)
 
     def to_plain(self) -> dict[str, Any]:
         return {"kind": self.kind, "model": to_plain(self.model), "train": to_plain(self.train), "num_train_scenes": self.num_train_scenes}
@@ -88,23 +96,18 @@ class RunConfig:
     @staticmethod
     def from_plain(data: dict[str, Any]) -> "RunConfig":
         try:
-            kind = data["kind"]
-            return RunConfig(kind, model_config_from_plain(kind, data["model"]), from_plain(TrainConfig, data["train"], "train"), int(data["num_train_scenes"]))
+            model = config_from_plain(data["kind"], data["model"])
+            return RunConfig(model, from_plain(TrainConfig, data["train"], "train"), int(data["num_train_scenes"]))
         except KeyError as exc:
             raise ConfigError(f"run config lacks {exc}") from None
 
 
 def make_run_config(config: TrainConfig, num_train_scenes: int, metadata: dict) -> RunConfig:
-    preset = get_preset(config.preset)
-    model_config = preset.model
+    model_config = get_preset(config.preset).model
     if config.model_overrides:
         merged = {**to_plain(model_config), **config.model_overrides}
-        model_config = model_config_from_plain(preset.kind, merged)
-    if preset.kind == "pixelnerf":
-        model_config.bounds = scene_bounds(metadata)
-    if hasattr(model_config, "for_dataset"):  # shape models: scene bounds from metadata.json
-        model_config = model_config.for_dataset(metadata)
-    return RunConfig(preset.kind, model_config, config, num_train_scenes)
+        model_config = config_from_plain(model_config.kind, merged)
+    return RunConfig(model_config.for_dataset(metadata), config, num_train_scenes)
 
 
 def lr_scale(step: int, config: TrainConfig) -> float:
@@ -132,7 +135,7 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> tuple
         raise ConfigError(f"{run_dir}: no checkpoints found (expected {run_dir}/checkpoints/step_*.safetensors)")
     ckpt = load_checkpoint(path)
     run = RunConfig.from_plain(ckpt.run_config)
-    model = build_model(run.kind, run.model, run.num_train_scenes)
+    model = run.build_model()
     model.load_state_dict(ckpt.model_state)
     model.eval()
     return model, run, ckpt.step
@@ -268,7 +271,7 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
         run = make_run_config(config, len(train_split), metadata)
 
     torch.manual_seed(config.seed)
-    model = build_model(run.kind, run.model, run.num_train_scenes).to(ctx.device)
+    model = run.build_model().to(ctx.device)
     model.train()
     optimizer = make_optimizer(model, config.lr, config.latent_lr)
     base_lrs = [group["lr"] for group in optimizer.param_groups]  # the schedule scales these (a checkpoint's are scaled)
@@ -283,11 +286,9 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
         start_step = ckpt.step
         skipped = int(ckpt.extra.get("skipped", 0))
     # a model with its own training data (the 3D shape models: points.npz / sdf.npz) gives its batch source
-    own_batches = getattr(model, "batch_source", None)
-    if own_batches is not None:
-        batches = own_batches(train_split, config.batch, config.seed, ctx)
-    else:
-        batches = ShardedBatches(train_split, train_cache, config.batch, config.seed, ctx, config.workers)
+    own_batches = model.batch_source(train_split, config.batch, config.seed, ctx)
+    batches = own_batches if own_batches is not None else ShardedBatches(
+        train_split, train_cache, config.batch, config.seed, ctx, config.workers)
     if config.workers == 0 and own_batches is None:  # held in memory (with workers, each batch's views are read from disk as needed)
         if config.progress and ctx.is_main:
             print(f"loading {len(train_cache)} training scenes into memory ...", flush=True)
@@ -364,10 +365,8 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
                                                    "lr": base_lrs[0] * scale}) + "\n")
                     metrics_file.flush()
             if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
-                preview = getattr(model, "preview", None)  # a model's own TensorBoard image (shape models)
-                if preview is not None:
-                    grid = preview(val_split if val_split is not None else train_split)
-                else:
+                grid = model.preview(val_split if val_split is not None else train_split)  # the model's own image
+                if grid is None:
                     grid = _image_grid(model, val_cache, train_cache, config)
                 model.train()
                 if grid is not None:
