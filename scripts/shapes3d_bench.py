@@ -21,7 +21,7 @@ import torch
 from sceneprior.data.image_io import atomic_write_bytes
 from sceneprior.evaluation.eval3d import Eval3DConfig, evaluate_shapes
 from sceneprior.models.configs import to_plain
-from sceneprior.models3d import FitConfig
+from sceneprior.inference import FitConfig
 from sceneprior.registry import get_preset
 from sceneprior.training.checkpoint import save_checkpoint
 from sceneprior.training.data import BatchConfig, dataset_metadata, open_split

@@ -15,7 +15,6 @@ import trimesh
 from sceneprior.errors import DataError
 from sceneprior.models.configs import from_plain, to_plain
 from sceneprior.models3d import (
-    FitConfig,
     ShapeDataConfig,
     ShapeModelConfig,
     front_facing,
@@ -23,6 +22,7 @@ from sceneprior.models3d import (
     surface_observation,
     winding_number,
 )
+from sceneprior.inference import FitConfig, fit_shape_latent
 from sceneprior.registry import presets
 
 
@@ -162,12 +162,12 @@ def test_deepsdf_test_time_optimisation_fits_a_sphere():
     model = DeepSDF(preset.model, num_train_scenes=3)
     points = torch.nn.functional.normalize(torch.randn(400, 3), dim=-1) * 0.3
     samples, sdf = surface_observation(points, points / 0.3)
-    latent, losses = model.fit_latent(samples, sdf, FitConfig(steps=40, lr=5e-2, samples_per_step=600, init="zeros"))
+    latent, losses = fit_shape_latent(model, samples, sdf, FitConfig(steps=40, lr=5e-2, samples_per_step=600, init="zeros"))
     assert latent.code is not None and latent.code.shape == (1, 64)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     assert all(p.requires_grad for p in model.parameters())  # weights unfrozen again
     with torch.no_grad():  # e.g. the trainer's preview: the fit turns gradients on for itself
-        _, again = model.fit_latent(samples, sdf, FitConfig(steps=2, samples_per_step=100))
+        _, again = fit_shape_latent(model, samples, sdf, FitConfig(steps=2, samples_per_step=100))
     assert len(again) == 2
 
 

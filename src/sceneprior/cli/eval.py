@@ -110,7 +110,7 @@ def _run_shapes(args: argparse.Namespace, model, run_config, step: int) -> int:
 
     from ..data.image_io import atomic_write_bytes
     from ..evaluation.eval3d import Eval3DConfig, evaluate_shapes
-    from ..models3d import FitConfig
+    from ..inference import FitConfig
 
     fit = FitConfig(steps=args.steps, lr=args.inference_lr if args.inference_lr is not None else 5e-3,
                     init=args.init or "mean", seed=args.seed)

@@ -47,19 +47,8 @@ import torch
 from ..encoders3d import sample_input_points
 from ..meshing import MeshingConfig, export_mesh, extract_mesh
 from ..metrics3d import SurfaceMetricsConfig, evaluate_mesh, inside_from_prediction, volumetric_iou
-from ..models3d import (
-    DEFAULT_VIEW,
-    FitConfig,
-    ShapeBatch,
-    ShapeCache,
-    ShapeLatent,
-    ShapeModel,
-    activation_memory,
-    draw_queries,
-    front_facing,
-    parameter_count,
-    surface_observation,
-)
+from ..inference.shapes import FitConfig, infer_shape_latent
+from ..models3d import DEFAULT_VIEW, ShapeBatch, ShapeCache, ShapeModel, activation_memory, draw_queries, front_facing, parameter_count
 from ..training.data import dataset_metadata, open_split
 
 #: Keys of the JSON report (kept in sync with the module docstring; a test checks them).
@@ -151,24 +140,6 @@ def uniform_count(metadata: dict, total: int) -> int:
 def sdf_total_uniform(total: int, fraction: float) -> int:
     near = int(round((1.0 - fraction) / 2.0 * total))
     return total - 2 * near
-
-
-def infer_shape_latent(
-    model: ShapeModel, points: torch.Tensor, normals: torch.Tensor, fit: FitConfig, generator: torch.Generator
-) -> tuple[ShapeLatent, list[float]]:
-    """The latent of one observed oriented point cloud: the encoder's, or a code fitted by test-time
-    optimisation (auto-decoders)."""
-    data = model.data
-    if model.latents is None:
-        observed = sample_input_points(points[None], data.input_points, data.input_noise, generator)
-        with torch.no_grad():
-            return model.encode_points(observed), []
-    if points.shape[0] > data.input_points:
-        keep = torch.randperm(points.shape[0], generator=generator)[: data.input_points]
-        points, normals = points[keep], normals[keep]
-    scale = model.bounds.half_extent / 0.5
-    samples, sdf = surface_observation(points, normals, eps=(0.01 * scale, 0.03 * scale))
-    return model.fit_latent(samples, sdf, fit)
 
 
 def meshing_config(model: ShapeModel, resolution: int, coarse: int | None) -> MeshingConfig:

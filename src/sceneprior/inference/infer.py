@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -64,6 +65,26 @@ def frozen(model: SceneModel):
         model.train(was_training)
 
 
+def optimise_code(code: Tensor, objective: Callable[[int], Tensor], steps: int, lr: float,
+                  lr_drop_step: int | None = None) -> list[float]:
+    """The auto-decoding loop of every model: Adam on ``code`` (a leaf tensor) alone, ``steps`` steps minimising
+    ``objective(step)``, the rate cut 10x from step ``lr_drop_step`` on (DeepSDF); gradients on even when called
+    under ``no_grad``. Freeze the model's weights around it (:func:`frozen`). Returns the loss of every step."""
+    optimizer = torch.optim.Adam([code], lr=lr)
+    losses: list[float] = []
+    with torch.enable_grad():
+        for step in range(steps):
+            if step == lr_drop_step:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr / 10
+            loss = objective(step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+    return losses
+
+
 def infer(
     model: SceneModel,
     observations: SceneViews | ViewBatch | tuple[Tensor, Tensor, Tensor],
@@ -93,13 +114,10 @@ def infer(
         assert latent.code is not None
         code = latent.code.detach().clone().requires_grad_(True)
         latent.code = code
-        optimizer = torch.optim.Adam([code], lr=config.lr)
         generator = torch.Generator().manual_seed(config.seed)
-        losses: list[float] = []
-        for _ in range(config.steps):
-            out = model.observation_loss(latent, images, cam2world, intrinsics, config.rays_per_step, generator)
-            optimizer.zero_grad(set_to_none=True)
-            out.total.backward()
-            optimizer.step()
-            losses.append(float(out.total.detach()))
+
+        def objective(step: int) -> Tensor:
+            return model.observation_loss(latent, images, cam2world, intrinsics, config.rays_per_step, generator).total
+
+        losses = optimise_code(code, objective, config.steps, config.lr)
         return InferenceResult(latent=latent.detach(), losses=losses, seconds=time.perf_counter() - start)

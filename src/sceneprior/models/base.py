@@ -29,6 +29,9 @@ InferenceMode = Literal["encode", "autodecode", "encode+autodecode"]
 LatentInit = Literal["zeros", "mean", "given"]
 #: what 3D geometry a model can give (see :attr:`SceneModel.geometry`)
 GeometryKind = Literal["density", "depth", "sdf", "occupancy", "none"]
+#: inference's auto-decoding of one observed scene, handed to :meth:`SceneModel.preview` by its caller (models
+#: never import :mod:`sceneprior.inference`): ``(model, *observation) -> latent``
+Autodecode = Callable[..., Any]
 
 
 class ModelConfig:
@@ -371,8 +374,9 @@ class SceneModel(nn.Module):
         ranks)``, step-seeded and sharded by ``ctx``), or None for the trainer's posed-view batches."""
         return None
 
-    def preview(self, dataset: Any) -> Float[Tensor, "3 height width"] | None:
-        """The model's own TensorBoard image of a few scenes of ``dataset``, or None for the trainer's grid."""
+    def preview(self, dataset: Any, autodecode: Autodecode) -> Float[Tensor, "3 height width"] | None:
+        """The model's own TensorBoard image of a few scenes of ``dataset`` (latents of auto-decoders from
+        ``autodecode``), or None for the trainer's grid."""
         return None
 
     # ------------------------------------------------------------------ objectives

@@ -19,7 +19,6 @@ from .models import (
     ConvONetConfig,
     DeepSDF,
     DeepSDFConfig,
-    FitConfig,
     OccNet,
     OccNetConfig,
     ShapeLatent,
@@ -33,7 +32,7 @@ from .models import (
 )
 
 __all__ = [
-    "DEFAULT_VIEW", "ConvONet", "ConvONetConfig", "DeepSDF", "DeepSDFConfig", "FitConfig", "OccNet",
+    "DEFAULT_VIEW", "ConvONet", "ConvONetConfig", "DeepSDF", "DeepSDFConfig", "OccNet",
     "OccNetConfig", "ShapeBatch", "ShapeBatches", "ShapeBatchSampler", "ShapeCache", "ShapeDataConfig", "ShapeLatent", "ShapeModel", "ShapeModelConfig",
     "VoxelModelConfig", "VoxelShapeModel", "activation_memory", "draw_queries", "front_facing", "is_shape_model",
     "load_mesh", "parameter_count", "samples_from_mesh", "surface_observation", "winding_number",

@@ -15,7 +15,7 @@ kind               latent codes                  obtained by                 dec
 Every model is a :class:`~sceneprior.models.SceneModel` (so the shared trainer, checkpoints and ``load_run``
 treat it like an image model) with a shape interface: :meth:`ShapeModel.shape_latent` (encode an input point
 cloud or look up the training table), :meth:`ShapeModel.decode` (values at query points), :meth:`ShapeModel.loss`
-on a :class:`~.batch.ShapeBatch`, :meth:`ShapeModel.fit_latent` (test-time latent optimisation, DeepSDF),
+on a :class:`~.batch.ShapeBatch`, :func:`sceneprior.inference.fit_shape_latent` (test-time latent optimisation, DeepSDF),
 :meth:`ShapeModel.batch_source` and :meth:`ShapeModel.preview` (the shared trainer's hooks: it asks the model
 for its batches and its TensorBoard image instead of drawing image batches).
 
@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +56,7 @@ from ..data.metadata import scene_bounds
 from ..encoders.autodecoder import AutoDecoder, AutoDecoderConfig
 from ..encoders3d import LocalPointNet, LocalPointNetConfig, PointNetEncoder, PointNetEncoderConfig, UNet2DConfig, UNet3DConfig
 from ..errors import ConfigError
-from ..models.base import GeometryKind, LossOutput, ModelConfig, Preset, SceneModel, TrainingDefaults
+from ..models.base import Autodecode, GeometryKind, LossOutput, ModelConfig, Preset, SceneModel, TrainingDefaults
 from ..representations import (
     Bounds,
     FeatureGrid,
@@ -260,19 +260,6 @@ class VoxelModelConfig(ShapeModelConfig):
 # ------------------------------------------------------------------------------------------------- models
 
 
-@dataclass
-class FitConfig:
-    """Test-time latent optimisation (DeepSDF: 800 Adam steps, lr 5e-3 cut 10x at step 400, reg 1e-4 mean(z^2),
-    init N(0, 0.01)); the latent starts from ``init``: zeros, the mean training code, or a random N(0, 0.01)."""
-
-    steps: int = 200
-    lr: float = 5e-3
-    samples_per_step: int = 4096
-    init: Literal["zeros", "mean", "random"] = "mean"
-    reg: float = 1e-4
-    seed: int = 0
-
-
 class ShapeModel(SceneModel):
     """Base class of the shape models; see the module docstring."""
 
@@ -345,57 +332,6 @@ class ShapeModel(SceneModel):
             terms["latent_reg"] = float(reg.detach())
         return LossOutput(total=total, terms=terms, num_rays=batch.query_points.shape[0] * batch.query_points.shape[1])
 
-    # ---------------------------------------------------------------- inference
-    def fit_latent(
-        self, points: Float[Tensor, "sample 3"], sdf: Float[Tensor, " sample"], config: FitConfig = FitConfig()
-    ) -> tuple[ShapeLatent, list[float]]:
-        """Test-time optimisation of a global code (weights frozen) to explain SDF samples of one shape
-        (occupancy models fit ``sdf < 0`` on the samples off the surface). Returns the latent and the losses."""
-        if self.latents is None:
-            raise ConfigError(f"{type(self).__name__} has no auto-decoder table; use its encoder")
-        generator = torch.Generator().manual_seed(config.seed)
-        dim = self.latent_dim
-        device = self.latents.codes.weight.device
-        if config.init == "mean":
-            code = self.latents.mean_code()[None].clone()
-        elif config.init == "random":
-            code = 0.01 * torch.randn(1, dim, generator=generator).to(device)
-        else:
-            code = torch.zeros(1, dim, device=device)
-        points, sdf = points.to(device), sdf.to(device)
-        if self.geometry == "occupancy":
-            keep = sdf != 0
-            points, sdf = points[keep], sdf[keep]
-        occupancy = (sdf < 0).to(points.dtype)
-        code.requires_grad_(True)
-        optimizer = torch.optim.Adam([code], lr=config.lr)
-        flags = [p.requires_grad for p in self.parameters()]
-        was_training = self.training
-        self.eval()
-        for p in self.parameters():
-            p.requires_grad_(False)
-        losses = []
-        try:
-            with torch.enable_grad():  # also when called under no_grad (e.g. previews)
-                for step in range(config.steps):
-                    if step == config.steps // 2:  # DeepSDF cuts the rate 10x half-way
-                        for group in optimizer.param_groups:
-                            group["lr"] = config.lr / 10
-                    count = min(config.samples_per_step, points.shape[0])
-                    index = torch.randperm(points.shape[0], generator=generator)[:count].to(device)
-                    values = self.decode(ShapeLatent(code=code), points[index][None])[0]
-                    loss, _ = self.value_loss(values, occupancy[index], sdf[index])
-                    loss = loss + config.reg * code.pow(2).mean()
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    losses.append(float(loss.detach()))
-        finally:
-            for p, flag in zip(self.parameters(), flags):
-                p.requires_grad_(flag)
-            self.train(was_training)
-        return ShapeLatent(code=code.detach()), losses
-
     # ---------------------------------------------------------------- trainer hooks
     def batch_sampler(self, dataset, batch_config, generator: torch.Generator) -> ShapeBatchSampler:
         """The trainer's batch source: ``batch_config.scenes_per_batch`` shapes per step (the rest of the
@@ -406,9 +342,10 @@ class ShapeModel(SceneModel):
         """The shared trainer's batch source (step-seeded, sharded by ``ctx.rank`` / ``ctx.world_size``)."""
         return ShapeBatches(dataset, self.data, batch_config.scenes_per_batch, seed, ctx.rank, ctx.world_size)
 
-    def preview(self, dataset, count: int = 3, size: int = 64) -> Float[Tensor, "3 height width"]:
+    def preview(self, dataset, autodecode: Autodecode, count: int = 3, size: int = 64) -> Float[Tensor, "3 height width"]:
         """TensorBoard image: per scene, the predicted inside-ness on the slices x=0, y=0, z=0 (grey = inside,
-        white = outside), the observed input points within one cell of each slice drawn in red."""
+        white = outside), the observed input points within one cell of each slice drawn in red. Auto-decoders
+        fit the latent of each scene with ``autodecode`` to SDF samples made from its oriented surface points."""
         from .batch import ShapeCache
 
         cache = ShapeCache(dataset)
@@ -427,7 +364,12 @@ class ShapeModel(SceneModel):
 
                 observed = sample_input_points(sample.surface_points[None], self.data.input_points, self.data.input_noise, generator)
                 observed = observed.to(device)
-                latent = self.encode_points(observed) if self.latents is None else self._preview_latent(sample)
+                if self.latents is None:
+                    latent = self.encode_points(observed)
+                else:
+                    from .batch import surface_observation
+
+                    latent = autodecode(self, *surface_observation(sample.surface_points, sample.surface_normals))
                 tiles = []
                 for axis in range(3):
                     others = [k for k in range(3) if k != axis]
@@ -445,13 +387,6 @@ class ShapeModel(SceneModel):
                 rows.append(torch.cat(tiles, -1))
         self.train(was_training)
         return torch.cat(rows, -2)
-
-    def _preview_latent(self, sample) -> ShapeLatent:
-        from .batch import surface_observation
-
-        points, sdf = surface_observation(sample.surface_points, sample.surface_normals)
-        latent, _ = self.fit_latent(points, sdf, FitConfig(steps=30, lr=1e-2))
-        return latent
 
 
 class DeepSDF(ShapeModel):

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from ..data.datasets import detect_format
 from ..errors import ConfigError, TrainingError
+from ..inference.shapes import preview_autodecode
 from ..models import ModelConfig, SceneModel
 from ..models.configs import from_plain, to_plain
 from ..registry import config_from_plain, get_preset
@@ -365,7 +366,8 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
                                                    "lr": base_lrs[0] * scale}) + "\n")
                     metrics_file.flush()
             if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
-                grid = model.preview(val_split if val_split is not None else train_split)  # the model's own image
+                # the model's own image (shape models), else the input | render | truth grid
+                grid = model.preview(val_split if val_split is not None else train_split, preview_autodecode)
                 if grid is None:
                     grid = _image_grid(model, val_cache, train_cache, config)
                 model.train()
