@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from sceneprior.api import example_images, load_model, orbit, reconstruct
-from sceneprior.demo import geometry as geo
-from sceneprior.demo.preprocess import PreprocessConfig, crop_box_for, preprocess_array, preprocess_file
-from sceneprior.demo.prior import GENERATOR_FRAMING, ViewPrior, measure_generator_framing, prior_from_metadata
+from sceneprior.inference import meshes as geo
+from sceneprior.inference.preprocess import PreprocessConfig, crop_box_for, preprocess_array, preprocess_file
+from sceneprior.inference.prior import GENERATOR_FRAMING, ViewPrior, measure_generator_framing, prior_from_metadata
 from sceneprior.demo.tiny import save_tiny_run
 from sceneprior.errors import ConfigError, DataError, SceneError
 from sceneprior.geometry import look_at
@@ -93,7 +93,7 @@ def test_bundled_examples_are_framed_like_the_training_images():
 def test_exif_orientation_is_applied_like_pillow(tmp_path, orientation):
     from PIL import Image, ImageOps
 
-    from sceneprior.demo.preprocess import load_image
+    from sceneprior.inference.preprocess import load_image
 
     rgb = np.zeros((20, 30, 3), np.uint8)
     rgb[:5, :10] = (255, 0, 0)  # a red block in the top-left corner makes every orientation distinct

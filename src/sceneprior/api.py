@@ -12,7 +12,7 @@
 
 Cameras follow :mod:`sceneprior.geometry` (OpenCV cam2world, K in pixels). Models load from safetensors and a
 JSON config only (never a pickle). An unposed photo is assumed to be seen like a typical training view
-(:mod:`sceneprior.demo.prior`). Meshes: pixelNeRF by marching cubes of its density, SRN by fusing rendered depth
+(:mod:`sceneprior.inference.prior`). Meshes: pixelNeRF by marching cubes of its density, SRN by fusing rendered depth
 maps (TSDF); LFN and the auto-encoder have no 3D geometry and raise :class:`ConfigError`.
 """
 
@@ -34,9 +34,9 @@ from jaxtyping import Float
 from PIL import Image
 from torch import Tensor
 
-from .demo import geometry as geo
-from .demo.preprocess import PreprocessConfig, PreprocessResult, load_image, preprocess_array
-from .demo.prior import ViewPrior, load_view_prior, measure_dataset_framing, prior_from_metadata
+from .inference import meshes as geo
+from .inference.preprocess import PreprocessConfig, PreprocessResult, load_image, preprocess_array
+from .inference.prior import ViewPrior, load_view_prior, measure_dataset_framing, prior_from_metadata
 from .errors import ConfigError, DataError
 from .geometry import look_at, scale_intrinsics
 from .models.base import SceneLatent, SceneModel
@@ -431,7 +431,7 @@ def reframe(image: Float[np.ndarray, "height width 3"], K_from: Float[Tensor, "3
             size: int) -> Float[np.ndarray, "size size 3"]:
     """``image`` seen with intrinsics ``K_from`` resampled (area-averaged) to what the same camera pose sees with
     ``K_to`` at ``size``²; outside ``image`` is white (the background). Both K: no skew."""
-    from .demo.preprocess import _crop_resize
+    from .inference.preprocess import _crop_resize
 
     a, b = torch.as_tensor(K_from, dtype=torch.float64), torch.as_tensor(K_to, dtype=torch.float64)
     if abs(float(a[0, 1])) > 1e-6 or abs(float(b[0, 1])) > 1e-6:

@@ -90,7 +90,7 @@ def run_reconstruct_speed(config: ReconstructSpeedConfig, log: Callable[[str], N
     """Time each stage of the main job; returns the report (see the module doc)."""
     from ..api import example_images, load_model, reconstruct
     from ..demo.outputs import OutputConfig, write_reconstruction
-    from ..demo.preprocess import load_image
+    from ..inference.preprocess import load_image
 
     if config.repeat < 1 or config.views < 1 or config.steps < 0:
         raise ConfigError(f"repeat and views must be >= 1 and steps >= 0 (got {config.repeat}, {config.views}, {config.steps})")

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..api import example_images, inference_mode, load_model, reconstruct
     from ..demo.outputs import OutputConfig, prepare_out_dir, write_reconstruction
-    from ..demo.preprocess import load_image
+    from ..inference.preprocess import load_image
     from ..errors import ConfigError
 
     _check(args)

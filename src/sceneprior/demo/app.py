@@ -4,7 +4,7 @@ and sliders that render new views.
 Runs offline: gradio's analytics are off (``GRADIO_ANALYTICS_ENABLED=False``, set before gradio is imported), the
 theme uses system fonts (no font CDN), and the page needs nothing but the local server. Uploads over
 ``MAX_UPLOAD_MB`` are refused by the server; files that are not images, too small or too large in pixels get a
-one-line message (:mod:`sceneprior.demo.preprocess`).
+one-line message (:mod:`sceneprior.inference.preprocess`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class DemoSession:
     def reconstruct(self, path: str | None) -> tuple[Any, ...]:
         from ..api import reconstruct
         from .outputs import OutputConfig, depth_to_rgb, normals_to_rgb, write_reconstruction
-        from .preprocess import load_image
+        from ..inference.preprocess import load_image
 
         gr = _gradio()
         if not path:

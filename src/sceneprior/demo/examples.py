@@ -1,7 +1,7 @@
 """The bundled example photos (``src/sceneprior/assets/examples/``), made by the procedural generator.
 
 * ``car.png``: a test-split car (seed 0, index 0; never seen in training) rendered at 128² from the default camera
-  of :class:`sceneprior.demo.prior.ViewPrior` (azimuth 45°, elevation 30°, distance 1.6, field of view 40°), on
+  of :class:`sceneprior.inference.prior.ViewPrior` (azimuth 45°, elevation 30°, distance 1.6, field of view 40°), on
   white, exactly as the training images are made.
 * ``car_rgba.png``: the same car as a photo-like RGBA cut-out: 320x240, the object off-centre and larger, soft
   (anti-aliased) alpha edges, a warm colour cast and sensor noise, transparent background.
@@ -20,7 +20,7 @@ import torch
 
 from ..data.image_io import to_uint8, write_png
 from ..geometry import intrinsics_matrix
-from .prior import ViewPrior
+from ..inference.prior import ViewPrior
 
 EXAMPLE_SCENE = ("cars", "test", 0)
 

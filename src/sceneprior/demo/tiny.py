@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
+from ..inference.prior import ViewPrior
 from ..registry import get_preset
-from .prior import ViewPrior
 
 
 def tiny_config(preset: str) -> object:

@@ -8,7 +8,7 @@ the remaining connected components above ``min_component_fraction`` of the large
 
 The crop is a square of side ``longest side of the object's bounding box / object_fraction`` placed so that the
 box's centre lands at ``object_centre``: how much of the frame the training objects fill at the default camera
-and where (see :mod:`sceneprior.demo.prior`). Parts of the crop outside the photo are white.
+and where (see :mod:`sceneprior.inference.prior`). Parts of the crop outside the photo are white.
 """
 
 from __future__ import annotations
