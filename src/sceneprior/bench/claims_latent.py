@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..geometry import get_rays, project, unproject_depth
+from ..inference.preprocess import non_white
 from ..models import SRN
 from ..models.base import SceneLatent
 from .claims import (
@@ -36,8 +37,6 @@ AZIMUTHS = (30.0, 75.0, 120.0, 165.0)
 ELEVATION, DISTANCE, FOV = 30.0, 1.6, 40.0
 #: depth agreement tolerance (scene units; the cars are about 0.8 long, a 64² pixel is about 0.018 at the object)
 TAU = 0.05
-#: a rendered pixel within this of white (max over channels) is background, as in sceneprior.api
-BACKGROUND_TOLERANCE = 0.08
 
 
 def interpolate_latents(a: Float[Tensor, " latent"], b: Float[Tensor, " latent"], alphas: tuple[float, ...]
@@ -52,7 +51,7 @@ def foreground(rgb: Float[Tensor, "3 height width"], depth: Float[Tensor, "heigh
                ) -> Tensor:
     """Pixels of a rendered object: not background-white, finite positive depth, surface point inside the scene
     box padded by 5% (rays that marched off are background)."""
-    fg = ((rgb - 1.0).abs().amax(0) > BACKGROUND_TOLERANCE) & torch.isfinite(depth) & (depth > 0)
+    fg = non_white(rgb.permute(1, 2, 0)) & torch.isfinite(depth) & (depth > 0)
     if cam2world is not None and K is not None:
         pad = 0.05 * (bounds[1] - bounds[0])
         points = unproject_depth(torch.where(fg, depth, torch.zeros_like(depth)), cam2world, K)

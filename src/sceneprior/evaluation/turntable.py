@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from jaxtyping import Float
-from torch import Tensor
 
 from ..data.image_io import to_uint8, write_png
 from ..errors import ConfigError
-from ..geometry import look_at, scale_intrinsics
+from ..geometry import orbit, scale_intrinsics
 from ..inference import InferenceConfig, infer
 from ..training import load_run
 from ..training.data import dataset_metadata, open_split
@@ -32,25 +29,6 @@ class TurntableConfig:
     mode: str | None = None
     steps: int = 200
     mp4: bool = False
-
-
-def orbit_cameras(
-    start: Float[Tensor, "4 4"], frames: int, up: Float[Tensor, "3"], target: Float[Tensor, "3"] | None = None
-) -> Float[Tensor, "frame 4 4"]:
-    """``frames`` cam2world matrices on the circle through ``start``'s centre around the axis ``up`` through
-    ``target`` (default the origin), each looking at ``target``; the first one is at ``start``'s centre."""
-    target = torch.zeros(3) if target is None else target
-    up = up / up.norm()
-    offset = start[:3, 3] - target
-    along = (offset @ up) * up
-    radial = offset - along
-    side = torch.linalg.cross(up, radial)
-    cameras = []
-    for k in range(frames):
-        angle = 2.0 * math.pi * k / frames
-        eye = target + along + math.cos(angle) * radial + math.sin(angle) * side
-        cameras.append(look_at(eye, target, up))
-    return torch.stack(cameras)
 
 
 def render_turntable(run_dir: str | Path, out_dir: Path, config: TurntableConfig) -> list[Path]:
@@ -71,7 +49,7 @@ def render_turntable(run_dir: str | Path, out_dir: Path, config: TurntableConfig
     size = config.resolution or observed.height
     K = scale_intrinsics(observed.intrinsics[0], size / observed.width, size / observed.height)
     up = torch.tensor(metadata.get("world_up", [0.0, 1.0, 0.0]), dtype=torch.float32)
-    cameras = orbit_cameras(observed.cam2world[0], config.frames, up)
+    cameras = orbit(observed.cam2world[0], config.frames, up, torch.zeros(3))
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     frames = []

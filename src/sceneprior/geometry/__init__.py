@@ -3,11 +3,14 @@
 
 from .cameras import (
     camera_directions,
+    camera_on_sphere,
+    crop_intrinsics,
     focal_from_fov,
     get_rays,
     intrinsics_matrix,
     invert_rigid,
     look_at,
+    orbit,
     opencv_to_opengl,
     opencv_to_srn,
     opengl_to_opencv,
@@ -23,7 +26,7 @@ from .cameras import (
 )
 
 __all__ = [
-    "camera_directions", "focal_from_fov", "get_rays", "intrinsics_matrix", "invert_rigid", "look_at",
+    "camera_directions", "camera_on_sphere", "crop_intrinsics", "focal_from_fov", "get_rays", "intrinsics_matrix", "invert_rigid", "look_at", "orbit",
     "opencv_to_opengl", "opencv_to_srn", "opengl_to_opencv", "pixel_centers", "plucker", "project",
     "rays_from_pixels", "rotation_error", "scale_intrinsics", "srn_to_opencv", "unproject_depth",
     "world_to_camera",

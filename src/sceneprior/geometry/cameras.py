@@ -219,6 +219,60 @@ def rotation_error(rotation: Float[Tensor, "*batch 3 3"]) -> tuple[Float[Tensor,
     return ortho, torch.linalg.det(rotation)
 
 
+def orbit(
+    start: Float[Tensor, "4 4"], frames: int, up: Float[Tensor, "3"], target: Float[Tensor, "3"],
+    elevation_deg: float | None = None, distance: float | None = None, azimuth_offset_deg: float = 0.0,
+) -> Float[Tensor, "frame 4 4"]:
+    """``frames`` cameras circling ``up`` through ``target``, starting ``azimuth_offset_deg`` (counter-clockwise
+    seen from above) from ``start``'s azimuth, at ``start``'s elevation and distance unless given, looking at the
+    target."""
+    up = up / up.norm()
+    offset = start[:3, 3] - target
+    height = float(offset @ up)
+    radial = offset - height * up
+    if float(radial.norm()) < 1e-6:  # looking straight down the axis: any horizontal start
+        helper = torch.tensor([1.0, 0.0, 0.0]) if abs(float(up[0])) < 0.9 else torch.tensor([0.0, 0.0, 1.0])
+        radial = torch.linalg.cross(up, helper)
+    radial = radial / radial.norm()
+    d = float(offset.norm()) if distance is None else float(distance)
+    el = math.asin(max(-1.0, min(1.0, height / max(float(offset.norm()), 1e-9)))) if elevation_deg is None else math.radians(elevation_deg)
+    side = torch.linalg.cross(up, radial)
+    cameras = []
+    for k in range(frames):
+        angle = 2.0 * math.pi * k / frames + math.radians(azimuth_offset_deg)
+        direction = math.cos(angle) * radial + math.sin(angle) * side
+        eye = target + d * (math.cos(el) * direction + math.sin(el) * up)
+        cameras.append(look_at(eye, target, up))
+    return torch.stack(cameras)
+
+
+def camera_on_sphere(
+    target: Float[Tensor, "3"], up: Float[Tensor, "3"], azimuth_deg: float, elevation_deg: float, distance: float
+) -> Float[Tensor, "4 4"]:
+    """OpenCV cam2world on the sphere ``eye = target + d (cos el sin az, sin el, cos el cos az)`` in the frame whose
+    y is ``up`` (for up = +y, the generator's orbit), looking at ``target`` with image-up along ``up``."""
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    y = up / up.norm()
+    helper = torch.tensor([0.0, 0.0, 1.0]) if abs(float(y[2])) < 0.9 else torch.tensor([1.0, 0.0, 0.0])
+    x = torch.linalg.cross(y, helper)
+    x = x / x.norm()
+    z = torch.linalg.cross(x, y)
+    offset = math.cos(el) * math.sin(az) * x + math.sin(el) * y + math.cos(el) * math.cos(az) * z
+    return look_at(target + distance * offset, target, y)
+
+
+def crop_intrinsics(K: Float[Tensor, "3 3"], crop_box: tuple[float, float, float, float], size: int) -> Float[Tensor, "3 3"]:
+    """The intrinsics of the ``size``² image cut from ``crop_box`` (x0, y0, x1, y1 in pixels; continuous
+    coordinates, so pixel centres stay at +0.5) of an image with intrinsics ``K``: the same camera, zoomed and
+    shifted."""
+    x0, y0, x1, y1 = (float(v) for v in crop_box)
+    sx, sy = size / (x1 - x0), size / (y1 - y0)
+    out = torch.as_tensor(K, dtype=torch.float32).clone()
+    out[0, 0], out[0, 1], out[0, 2] = out[0, 0] * sx, out[0, 1] * sx, (out[0, 2] - x0) * sx
+    out[1, 1], out[1, 2] = out[1, 1] * sy, (out[1, 2] - y0) * sy
+    return out
+
+
 def rays_to_batch(
     origins: Float[Tensor, "*batch 3"], directions: Float[Tensor, "*batch 3"]
 ) -> tuple[Float[Tensor, "ray 3"], Float[Tensor, "ray 3"]]:

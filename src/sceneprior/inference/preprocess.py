@@ -17,12 +17,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from jaxtyping import Float
+import torch
+from jaxtyping import Bool, Float
 from PIL import Image
 from scipy import ndimage
+from torch import Tensor
 
 from ..data.image_io import read_rgba
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+
+#: what an input image may be: a file, an HxWx3 / HxWx4 array (uint8 or float in [0, 1]), a PIL image or a tensor
+ImageInput = str | Path | np.ndarray | Image.Image | Tensor
+#: the one "non-white = object" threshold: a pixel whose largest channel difference from the background colour
+#: (white in training images and renders) exceeds this is the object
+BACKGROUND_TOLERANCE = 0.08
+
+
+def non_white(rgb: Float[np.ndarray, "*shape 3"] | Float[Tensor, "*shape 3"], tolerance: float = BACKGROUND_TOLERANCE
+              ) -> Bool[np.ndarray, "*shape"] | Bool[Tensor, "*shape"]:
+    """Pixels of an RGB image in [0, 1] (channels last; an array or a tensor) that are not background white: the
+    object."""
+    if isinstance(rgb, Tensor):
+        return (rgb - 1.0).abs().amax(-1) > tolerance
+    return np.abs(rgb - 1.0).max(-1) > tolerance
 
 #: Inputs with more pixels than this are refused before decoding (50-megapixel photos are refused).
 MAX_INPUT_PIXELS = 40_000_000
@@ -41,7 +58,7 @@ class PreprocessConfig:
     #: where the centre of the object's bounding box lies in the training images, as fractions of the side
     object_centre: tuple[float, float] = (0.5, 0.56)
     #: max channel difference from the background colour above which a pixel is foreground
-    background_tolerance: float = 0.08
+    background_tolerance: float = BACKGROUND_TOLERANCE
     #: the border's colours must have a per-channel spread (median absolute deviation) below this
     border_max_spread: float = 0.06
     #: alpha above which a pixel belongs to the object (for the bounding box)
@@ -191,3 +208,42 @@ def preprocess_array(
 def preprocess_file(path: str | Path, config: PreprocessConfig) -> PreprocessResult:
     rgb, alpha = load_image(path)
     return preprocess_array(rgb, alpha, config, path)
+
+
+def as_image_array(image: ImageInput, index: int) -> tuple[np.ndarray, np.ndarray | None, str | Path | None]:
+    """(rgb HxWx3 float in [0, 1], alpha or None, where) from a path, PIL image, array or tensor."""
+    if isinstance(image, (str, Path)):
+        rgb, alpha = load_image(image)
+        return rgb, alpha, image
+    where = f"image {index}"
+    if isinstance(image, Image.Image):
+        mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+        array = np.asarray(image.convert(mode)).astype(np.float32) / 255.0
+    elif isinstance(image, Tensor):
+        array = image.detach().cpu().float().numpy()
+        if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
+            array = np.moveaxis(array, 0, -1)
+    else:
+        array = np.asarray(image)
+        if array.dtype == np.uint8:
+            array = array.astype(np.float32) / 255.0
+        array = array.astype(np.float32)
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, -1)
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise DataError(where, f"expected an HxWx3 or HxWx4 image, got shape {array.shape}")
+    array = np.clip(array, 0.0, 1.0)
+    return array[..., :3], (array[..., 3] if array.shape[-1] == 4 else None), where
+
+
+def reframe(image: Float[np.ndarray, "height width 3"], K_from: Float[Tensor, "3 3"], K_to: Float[Tensor, "3 3"],
+            size: int) -> Float[np.ndarray, "size size 3"]:
+    """``image`` seen with intrinsics ``K_from`` resampled (area-averaged) to what the same camera pose sees with
+    ``K_to`` at ``size``²; outside ``image`` is white (the background). Both K: no skew."""
+    a, b = torch.as_tensor(K_from, dtype=torch.float64), torch.as_tensor(K_to, dtype=torch.float64)
+    if abs(float(a[0, 1])) > 1e-6 or abs(float(b[0, 1])) > 1e-6:
+        raise ConfigError("reframe: intrinsics with skew are not supported")
+    sx, sy = float(a[0, 0] / b[0, 0]), float(a[1, 1] / b[1, 1])
+    box = (float(a[0, 2]) - sx * float(b[0, 2]), float(a[1, 2]) - sy * float(b[1, 2]),
+           float(a[0, 2]) + sx * (size - float(b[0, 2])), float(a[1, 2]) + sy * (size - float(b[1, 2])))
+    return np.clip(_crop_resize(np.asarray(image, np.float32), box, size, 1.0), 0.0, 1.0)

@@ -22,7 +22,8 @@ from jaxtyping import Float
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..geometry import focal_from_fov, intrinsics_matrix, look_at
+from ..geometry import camera_on_sphere, focal_from_fov, intrinsics_matrix
+from .preprocess import non_white
 
 #: (object_fraction, object_centre_x, object_centre_y) of generator objects at the default camera (elevation 30°,
 #: distance 1.6, field of view 40°): medians over 24 test objects at azimuths 0, 15, ..., 345°, of the longest side
@@ -74,19 +75,11 @@ class ViewPrior:
                distance: float | None = None) -> Float[Tensor, "4 4"]:
         """OpenCV cam2world on the orbit ``eye = target + d (cos el sin az, sin el, cos el cos az)`` (the generator's),
         looking at the target with image-up along ``up``."""
-        az = math.radians(self.azimuth_deg if azimuth_deg is None else azimuth_deg)
-        el = math.radians(self.elevation_deg if elevation_deg is None else elevation_deg)
-        d = self.distance if distance is None else distance
-        up = torch.tensor(self.up, dtype=torch.float32)
-        target = torch.tensor(self.target, dtype=torch.float32)
-        # orbit in the frame whose y is ``up``; for the default up this is the generator's orbit
-        y = up / up.norm()
-        helper = torch.tensor([0.0, 0.0, 1.0]) if abs(float(y[2])) < 0.9 else torch.tensor([1.0, 0.0, 0.0])
-        x = torch.linalg.cross(y, helper)
-        x = x / x.norm()
-        z = torch.linalg.cross(x, y)
-        offset = math.cos(el) * math.sin(az) * x + math.sin(el) * y + math.cos(el) * math.cos(az) * z
-        return look_at(target + d * offset, target, y)
+        return camera_on_sphere(
+            torch.tensor(self.target, dtype=torch.float32), torch.tensor(self.up, dtype=torch.float32),
+            self.azimuth_deg if azimuth_deg is None else azimuth_deg,
+            self.elevation_deg if elevation_deg is None else elevation_deg,
+            self.distance if distance is None else distance)
 
 
 def _mid(interval: Any) -> float | None:
@@ -154,7 +147,7 @@ def measure_dataset_framing(root: str | Path, max_views: int = 48) -> tuple[floa
                 image = read_rgb(path)
             except Exception:  # noqa: BLE001 - an unreadable view is skipped, not fatal
                 continue
-            mask = image.mean(-1) > 0.5 if is_mask else np.abs(image - 1.0).max(-1) > 0.08
+            mask = image.mean(-1) > 0.5 if is_mask else non_white(image)
             if not mask.any():
                 continue
             ys, xs = np.nonzero(mask)
