@@ -23,7 +23,7 @@ from sceneprior.evaluation.eval3d import Eval3DConfig, evaluate_shapes
 from sceneprior.models.configs import to_plain
 from sceneprior.inference import FitConfig
 from sceneprior.registry import get_preset
-from sceneprior.training.checkpoint import save_checkpoint
+from sceneprior.checkpoint import save_checkpoint
 from sceneprior.training.data import BatchConfig, dataset_metadata, open_split
 
 PRESETS = ("deepsdf", "occnet", "convonet-grid", "convonet-plane", "convonet-triplane", "voxel-decoder")

@@ -188,7 +188,7 @@ def test_load_model_from_run_folder_and_checkpoint(runs):
 
 def test_package_model_stands_alone(runs, tmp_path):
     from sceneprior.api import package_model
-    from sceneprior.training.checkpoint import load_checkpoint
+    from sceneprior.checkpoint import load_checkpoint
 
     out = package_model(runs["pixelnerf"], tmp_path / "cars")
     loaded = load_model(out)

@@ -98,7 +98,7 @@ def test_cycle_finder_finds_a_cycle_and_accepts_a_tree():
 def test_the_import_reader_sees_lazy_and_relative_imports():
     modules = _modules()
     assert "sceneprior.models.base" in _imports("sceneprior.models.pixelnerf", modules)  # from .base import ...
-    assert "sceneprior.training.checkpoint" in _imports("sceneprior.demo.tiny", modules)  # inside a function
+    assert "sceneprior.checkpoint" in _imports("sceneprior.demo.tiny", modules)  # inside a function
 
 
 def test_no_import_cycle_between_modules():
@@ -107,6 +107,26 @@ def test_no_import_cycle_between_modules():
     assert sum(map(len, graph.values())) > 200  # the reader found the package's imports
     cycle = _find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def _layer(module: str) -> str:
+    """The folder (subpackage) or top-level module a module belongs to: ``sceneprior.models.base`` -> ``models``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_no_import_cycle_between_folders():
+    """The folders are layers: if anything in A imports anything in B, nothing in B imports anything in A (e.g.
+    demo/ imports api.py, never the reverse; inference/ loads checkpoints without importing training/)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name in modules:
+        for target in _imports(name, modules):
+            if _layer(name) != _layer(target):
+                graph.setdefault(_layer(name), set()).add(_layer(target))
+    assert {"models", "models3d", "inference", "training", "demo", "api", "registry"} <= set(graph)
+    cycle = _find_cycle(graph)
+    assert cycle is None, "folders import each other: " + " -> ".join(cycle)
 
 
 def test_models_and_shape_models_do_not_import_each_other_in_a_cycle():

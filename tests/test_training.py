@@ -10,7 +10,7 @@ import torch
 from sceneprior.errors import ConfigError
 from sceneprior.training import (BatchConfig, TrainConfig, list_checkpoints, load_checkpoint, load_run, lr_scale,
                                  make_optimizer, train)
-from sceneprior.training.checkpoint import align_optimizer_state
+from sceneprior.checkpoint import align_optimizer_state
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

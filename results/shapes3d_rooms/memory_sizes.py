@@ -13,7 +13,8 @@ import torch
 from torch import Tensor
 
 from sceneprior.encoders3d import LocalPointNetConfig, UNet2DConfig, UNet3DConfig
-from sceneprior.models3d import ShapeBatch, ShapeCache, activation_memory, draw_queries, parameter_count
+from sceneprior.evaluation.eval3d import activation_memory
+from sceneprior.models3d import ShapeBatch, ShapeCache, draw_queries, parameter_count
 from sceneprior.models3d.models import ConvONet, ConvONetConfig
 from sceneprior.encoders3d import sample_input_points
 from sceneprior.representations import Bounds

@@ -58,6 +58,15 @@ def config_from_plain(kind: str, data: dict[str, Any]) -> Any:
     return from_plain(config_class(kind), data, "model")
 
 
+def model_of_run(run_config: dict[str, Any]) -> tuple[ModelConfig, int]:
+    """(model config, number of training scenes) of a run's ``config.json`` (``kind`` beside ``model``): what
+    rebuilds its model, ``config.build(num_train_scenes)``, without the training settings."""
+    try:
+        return config_from_plain(run_config["kind"], run_config["model"]), int(run_config["num_train_scenes"])
+    except KeyError as exc:
+        raise ConfigError(f"run config lacks {exc}") from None
+
+
 def presets(base: type[ModelConfig] = ModelConfig) -> dict[str, Preset]:
     """Every preset (fresh configs on every call) whose config is a ``base``, by name."""
     table: dict[str, Preset] = {}
@@ -82,4 +91,5 @@ def get_preset(name: str) -> Preset:
     return table[name]
 
 
-__all__ = ["MODEL_CONFIGS", "MODEL_KINDS", "PRESET_NAMES", "config_class", "config_from_plain", "get_preset", "presets"]
+__all__ = ["MODEL_CONFIGS", "MODEL_KINDS", "PRESET_NAMES", "config_class", "config_from_plain", "get_preset", "model_of_run",
+           "presets"]

@@ -136,7 +136,7 @@ def _last_metrics(run: Path, count: int = 20) -> dict:
 
 
 def _checkpoint_step(run: Path) -> int:
-    from ..training.checkpoint import latest_checkpoint
+    from ..checkpoint import latest_checkpoint
 
     path = latest_checkpoint(run) if run.exists() else None
     digits = "".join(c for c in path.stem if c.isdigit()) if path is not None else ""
@@ -147,7 +147,7 @@ def _parameter_counts(run: Path) -> tuple[int, int]:
     """(all parameters, parameters without the auto-decoder table) of the run's last checkpoint."""
     from safetensors import safe_open
 
-    from ..training.checkpoint import latest_checkpoint
+    from ..checkpoint import latest_checkpoint
 
     path = latest_checkpoint(run)
     if path is None:

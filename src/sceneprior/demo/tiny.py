@@ -22,7 +22,7 @@ def save_tiny_run(run_dir: str | Path, preset: str = "pixelnerf", resolution: in
     """An untrained tiny model of a preset (e.g. pixelnerf, srn, srn-encoder, lfn, autoencoder) saved with the
     checkpoint writer as ``run_dir``, with a ``view_prior.json`` unless ``data`` names the dataset it was
     (notionally) trained on."""
-    from ..training.checkpoint import save_checkpoint
+    from ..checkpoint import save_checkpoint
     from ..training.trainer import RunConfig, TrainConfig
 
     torch.manual_seed(seed)

@@ -48,8 +48,9 @@ from ..encoders3d import sample_input_points
 from ..meshing import MeshingConfig, export_mesh, extract_mesh
 from ..metrics3d import SurfaceMetricsConfig, evaluate_mesh, inside_from_prediction, volumetric_iou
 from ..inference.shapes import FitConfig, infer_shape_latent
-from ..models3d import DEFAULT_VIEW, ShapeBatch, ShapeCache, ShapeModel, activation_memory, draw_queries, front_facing, parameter_count
+from ..models3d import DEFAULT_VIEW, ShapeBatch, ShapeCache, ShapeModel, draw_queries, front_facing, parameter_count
 from ..training.data import dataset_metadata, open_split
+from ..training.memory import saved_activation_bytes
 
 #: Keys of the JSON report (kept in sync with the module docstring; a test checks them).
 RESULT_KEYS = (
@@ -205,6 +206,12 @@ def evaluate_shapes(model: ShapeModel, config: Eval3DConfig, preset: str = "", k
                   "surface_samples": config.surface_samples, "fscore_threshold": "1% of the gt bounding-box side",
                   "fit": asdict(config.fit)},
     )
+
+
+def activation_memory(model: ShapeModel, batch: ShapeBatch) -> int:
+    """Bytes of the tensors autograd keeps for the backward pass of one training loss on ``batch`` (each
+    storage counted once): a device-independent measure of a training step's peak activation memory."""
+    return saved_activation_bytes(lambda: model.loss(batch))
 
 
 def training_memory_mb(model: ShapeModel, cache: ShapeCache, generator: torch.Generator) -> float:

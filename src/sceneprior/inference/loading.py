@@ -13,9 +13,11 @@ from typing import Any
 
 import torch
 
+from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data.metadata import dataset_metadata
 from ..errors import ConfigError, DataError
 from ..models.base import SceneModel
+from ..registry import model_of_run
 from .prior import ViewPrior, load_view_prior, measure_dataset_framing, prior_from_metadata
 
 #: where shipped models live: ``assets/models/<name>/`` (a run folder: config.json + checkpoints/, or model.safetensors)
@@ -115,13 +117,10 @@ def _prior_for(folder: Path, run_config: dict[str, Any]) -> ViewPrior:
 def load_model(name_or_path: str | Path) -> LoadedModel:
     """A model from a shipped model's name (``assets/models/<name>``), a run folder (its latest checkpoint) or a
     checkpoint file. Weights come from safetensors, the architecture from the JSON run config stored with them."""
-    from ..training.checkpoint import load_checkpoint
-    from ..training.trainer import RunConfig
-
     ckpt_path, folder = _resolve(name_or_path)
     ckpt = load_checkpoint(ckpt_path)
-    run = RunConfig.from_plain(ckpt.run_config)
-    model = run.build_model()
+    config, num_train_scenes = model_of_run(ckpt.run_config)
+    model = config.build(num_train_scenes)
     try:
         model.load_state_dict(ckpt.model_state)
     except RuntimeError as exc:
@@ -130,7 +129,7 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     model.eval()
     prior = _prior_for(folder, ckpt.run_config)
     name = folder.name if folder.parent == MODELS_DIR else str(folder)
-    return LoadedModel(model, run.kind, prior, name, ckpt_path, ckpt.step, ckpt.run_config)
+    return LoadedModel(model, config.kind, prior, name, ckpt_path, ckpt.step, ckpt.run_config)
 
 
 def package_model(name_or_path: str | Path, out_dir: str | Path, half: bool = False) -> Path:
@@ -139,8 +138,6 @@ def package_model(name_or_path: str | Path, out_dir: str | Path, half: bool = Fa
     photo is assumed to have, resolved now from the training data's metadata so the package stands alone).
 
     ``half`` stores float32 weights as float16 (half the size); loading casts them back to float32."""
-    from ..training.checkpoint import save_checkpoint
-
     loaded = load_model(name_or_path)
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):

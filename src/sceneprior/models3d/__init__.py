@@ -26,7 +26,6 @@ from .models import (
     ShapeModelConfig,
     VoxelModelConfig,
     VoxelShapeModel,
-    activation_memory,
     is_shape_model,
     parameter_count,
 )
@@ -34,6 +33,6 @@ from .models import (
 __all__ = [
     "DEFAULT_VIEW", "ConvONet", "ConvONetConfig", "DeepSDF", "DeepSDFConfig", "OccNet",
     "OccNetConfig", "ShapeBatch", "ShapeBatches", "ShapeBatchSampler", "ShapeCache", "ShapeDataConfig", "ShapeLatent", "ShapeModel", "ShapeModelConfig",
-    "VoxelModelConfig", "VoxelShapeModel", "activation_memory", "draw_queries", "front_facing", "is_shape_model",
+    "VoxelModelConfig", "VoxelShapeModel", "draw_queries", "front_facing", "is_shape_model",
     "load_mesh", "parameter_count", "samples_from_mesh", "surface_observation", "winding_number",
 ]

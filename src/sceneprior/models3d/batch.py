@@ -24,6 +24,7 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
+from ..data.batch_plan import plan_batch
 from ..data.srn import SRNDataset
 from ..data.types import PointCloudSample
 from ..encoders3d import sample_input_points
@@ -113,7 +114,7 @@ class ShapeBatchSampler:
 
 class ShapeBatches:
     """The shared trainer's batch source for shape models (same protocol as ``training.distributed.ShardedBatches``):
-    the batch of step ``k`` follows the step-seeded plan of ``training.distributed.plan_batch`` (which scenes, one
+    the batch of step ``k`` follows the step-seeded plan of ``sceneprior.data.batch_plan.plan_batch`` (which scenes, one
     seed per slot), so runs are repeatable, resume exactly, and shard by process rank under ``torchrun``."""
 
     def __init__(self, dataset: SRNDataset, data: ShapeDataConfig, scenes_per_batch: int, seed: int,
@@ -125,8 +126,6 @@ class ShapeBatches:
         self.scenes_per_batch, self.seed, self.rank, self.world_size = scenes_per_batch, seed, rank, world_size
 
     def plan(self, step: int):
-        from ..training.distributed import plan_batch
-
         return plan_batch(self.seed, step, len(self.cache), self.scenes_per_batch, (1,))
 
     def scene_ids(self, step: int, ranks: list[int] | None = None) -> list[str]:

@@ -508,11 +508,3 @@ def parameter_count(model: SceneModel, include_latents: bool = False) -> int:
     """Trainable numbers of the networks (the auto-decoder table excluded unless asked: it grows with the data)."""
     skip = set() if include_latents or model.latents is None else {id(p) for p in model.latents.parameters()}
     return sum(p.numel() for p in model.parameters() if id(p) not in skip)
-
-
-def activation_memory(model: ShapeModel, batch: ShapeBatch) -> int:
-    """Bytes of the tensors autograd keeps for the backward pass of one training loss on ``batch`` (each
-    storage counted once): a device-independent measure of a training step's peak activation memory."""
-    from ..training.memory import saved_activation_bytes
-
-    return saved_activation_bytes(lambda: model.loss(batch))

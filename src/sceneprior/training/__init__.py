@@ -1,6 +1,6 @@
 """Training of the image models: in-memory batches, the loop, and safetensors checkpoints."""
 
-from .checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from ..checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from .data import BatchConfig, BatchSampler, SplitCache, dataset_metadata, open_split, scene_bounds
 from .trainer import RunConfig, TrainConfig, TrainResult, load_run, lr_scale, make_optimizer, train
 

@@ -18,14 +18,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..checkpoint import (align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries,
+                          save_checkpoint)
 from ..data.datasets import detect_format
 from ..errors import ConfigError, TrainingError
 from ..inference.shapes import preview_autodecode
 from ..models import ModelConfig, SceneModel
 from ..models.configs import from_plain, to_plain
-from ..registry import config_from_plain, get_preset
-from .checkpoint import (align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries,
-                         save_checkpoint)
+from ..registry import config_from_plain, get_preset, model_of_run
 from .data import BatchConfig, SplitCache, dataset_metadata, open_split
 from .distributed import (
     DistContext,
@@ -96,11 +96,10 @@ class RunConfig:
 
     @staticmethod
     def from_plain(data: dict[str, Any]) -> "RunConfig":
-        try:
-            model = config_from_plain(data["kind"], data["model"])
-            return RunConfig(model, from_plain(TrainConfig, data["train"], "train"), int(data["num_train_scenes"]))
-        except KeyError as exc:
-            raise ConfigError(f"run config lacks {exc}") from None
+        model, num_train_scenes = model_of_run(data)
+        if "train" not in data:
+            raise ConfigError("run config lacks 'train'")
+        return RunConfig(model, from_plain(TrainConfig, data["train"], "train"), num_train_scenes)
 
 
 def make_run_config(config: TrainConfig, num_train_scenes: int, metadata: dict) -> RunConfig:

@@ -1,6 +1,7 @@
 """Checkpoints as safetensors (never pickle): model state, optimiser state flattened into tensors (its
 non-tensor parts as JSON metadata), the step, RNG states, and the run config as JSON. Written atomically
-(temporary file + ``os.replace``); the last ``keep`` are kept."""
+(temporary file + ``os.replace``); the last ``keep`` are kept. Written by :mod:`sceneprior.training`, read by it
+(resume) and by :mod:`sceneprior.inference` (loading a model), so it sits below both."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 from torch import Tensor
 
-from ..data.image_io import atomic_write_bytes
-from ..errors import ConfigError
+from .data.image_io import atomic_write_bytes
+from .errors import ConfigError
 
 FORMAT = "sceneprior-checkpoint-1"
 _NAME = re.compile(r"^step_(\d+)\.safetensors$")
