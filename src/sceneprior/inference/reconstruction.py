@@ -233,8 +233,6 @@ def reconstruct(
     ``mode`` (see :func:`inference_mode`): encode (one forward pass; the default when the model has an encoder),
     autodecode (``steps`` Adam steps on a fresh latent; the only mode of an auto-decoder) or encode+autodecode.
     ``refine_steps`` > 0 is encode+autodecode with that many steps (start from the encoder's latent)."""
-    from .inference import InferenceConfig, infer
-
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     prior = loaded.prior
     chosen, steps = inference_mode(loaded, mode, steps, refine_steps)
