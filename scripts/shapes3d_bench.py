@@ -18,13 +18,13 @@ from pathlib import Path
 
 import torch
 
+from sceneprior.checkpoint import save_checkpoint
 from sceneprior.data.image_io import atomic_write_bytes
 from sceneprior.evaluation.eval3d import Eval3DConfig, evaluate_shapes
-from sceneprior.models.configs import to_plain
 from sceneprior.inference import FitConfig
+from sceneprior.models.configs import to_plain
 from sceneprior.registry import get_preset
-from sceneprior.checkpoint import save_checkpoint
-from sceneprior.training.data import BatchConfig, dataset_metadata, open_split
+from sceneprior.training import BatchConfig, dataset_metadata, open_split, training_batches
 
 PRESETS = ("deepsdf", "occnet", "convonet-grid", "convonet-plane", "convonet-triplane", "voxel-decoder")
 
@@ -42,19 +42,17 @@ def train_one(name: str, data: str, out: Path, minutes: float, seed: int = 0):
     if latent_ids:
         groups.append({"params": list(model.latents.parameters()), "lr": preset.training.latent_lr or preset.training.lr})
     optimizer = torch.optim.Adam(groups)
-    generator = torch.Generator().manual_seed(seed + 1)
-    sampler = model.batch_sampler(split, BatchConfig(scenes_per_batch=preset.training.scenes_per_batch), generator)
+    batches = training_batches(model, split, BatchConfig(scenes_per_batch=preset.training.scenes_per_batch), seed + 1)
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + 60.0 * minutes
     step = 0
     with open(out / "metrics.jsonl", "w") as log:
         while time.monotonic() < deadline:
-            batch = sampler.sample()
-            loss = model.loss(batch)
+            step += 1
+            loss = model.loss(batches.at(step))
             optimizer.zero_grad(set_to_none=True)
             loss.total.backward()
             optimizer.step()
-            step += 1
             if step % 10 == 0:
                 log.write(json.dumps({"step": step, "loss": float(loss.total.detach()), **loss.terms}) + "\n")
                 log.flush()
@@ -63,7 +61,7 @@ def train_one(name: str, data: str, out: Path, minutes: float, seed: int = 0):
                             "latent_lr": preset.training.latent_lr,
                             "batch": {"scenes_per_batch": preset.training.scenes_per_batch}},
                   "num_train_scenes": len(split)}
-    rng = {"torch": torch.get_rng_state(), "sampler": generator.get_state()}
+    rng = {"torch": torch.get_rng_state(), "sampler": torch.tensor([step], dtype=torch.int64)}  # batch plans continue from the step
     save_checkpoint(out, step, model, optimizer, rng, run_config, keep=1)
     return model, step
 

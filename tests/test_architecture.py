@@ -129,6 +129,16 @@ def test_no_import_cycle_between_folders():
     assert cycle is None, "folders import each other: " + " -> ".join(cycle)
 
 
+def test_the_core_never_imports_the_claims():
+    """Experiments (sceneprior.claims) stay apart from the library: only the command's entry point imports them."""
+    modules = _modules()
+    assert any(m.startswith("sceneprior.claims.") for m in modules)
+    for name in modules:
+        if _layer(name) == "claims" or name == "sceneprior.cli.bench_claims":
+            continue
+        assert not any(_layer(m) == "claims" for m in _imports(name, modules)), name
+
+
 def test_models_and_shape_models_do_not_import_each_other_in_a_cycle():
     """The image and 3D stacks share one registry above them; models3d builds on models, never the reverse."""
     modules = _modules()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from sceneprior.bench.claims import ClaimConfig, generated_views, generator_config, resolve, run_claim, spread
-from sceneprior.bench.claims_generalisation import two_tone
-from sceneprior.bench.claims_latent import (
+from sceneprior.claims.common import ClaimConfig, generated_views, generator_config, resolve, run_claim, spread
+from sceneprior.claims.generalisation import two_tone
+from sceneprior.claims.latent import (
     depth_agreement,
     fit_probe,
     foreground,
@@ -21,7 +21,7 @@ from sceneprior.bench.claims_latent import (
     rgb_features,
     srn_pixel_features,
 )
-from sceneprior.bench.claims_rendering import fit_without_prior, upsample
+from sceneprior.claims.rendering import fit_without_prior, upsample
 from sceneprior.data.generator import GeneratorConfig, generate_dataset, intrinsics_for, orbit_cameras, render_views, sample_car
 from sceneprior.errors import ConfigError
 from sceneprior.geometry import scale_intrinsics

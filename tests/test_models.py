@@ -9,11 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sceneprior.data.types import PosedViews
 from sceneprior.models import Preset, SceneLatent
 from sceneprior.models3d import ShapeModelConfig
 from sceneprior.registry import PRESET_NAMES, config_from_plain, get_preset
 from sceneprior.models.configs import to_plain
-from sceneprior.training import BatchConfig, BatchSampler, SplitCache, make_optimizer, open_split
+from sceneprior.training import BatchConfig, SplitCache, make_optimizer, open_split, training_batches
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -43,8 +44,7 @@ def test_each_preset_learns_a_fixed_batch(name, toy_data):
     cache = SplitCache(open_split(toy_data, "train"))
     model = preset.model.build(len(cache))
     rays = None if preset.training.rays_per_scene is None else 128
-    sampler = BatchSampler(cache, BatchConfig(2, 1, rays, (1,)), torch.Generator().manual_seed(0))
-    batch = sampler.sample()
+    batch = training_batches(model, cache.dataset, BatchConfig(2, 1, rays, (1,)), seed=0, cache=cache).at(1)
     optimizer = make_optimizer(model, 1e-3, 1e-2)
     losses = []
     for _ in range(40 if model.geometry == "density" else 25):  # volume rendering from random features: slower start
@@ -63,8 +63,9 @@ def test_render_any_resolution(name, toy_data):
     preset = _small(name)
     views = open_split(toy_data, "test")[0]
     model = preset.model.build(4).eval()
-    observed = (views.images[None, :1], views.cam2world[None, :1], views.intrinsics[None, :1])
-    latent = model.encode(*observed) if "encode" in model.modes else model.initial_latent(1, "zeros", observed=observed)
+    observed = PosedViews.of_scene(views.select([0]))
+    latent = (model.encode(observed.images, observed.cam2world, observed.intrinsics) if "encode" in model.modes
+              else model.initial_latent(1, "zeros", observed=observed))
     K = views.intrinsics[1:2].clone()
     K[:, :2] *= 24 / 16
     with torch.no_grad():
@@ -278,27 +279,3 @@ def test_pixelnerf_renders_the_same_whatever_its_chunk_size(toy_data, monkeypatc
     torch.testing.assert_close(outs[0].rgb, outs[1].rgb, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(outs[0].depth, outs[1].depth, atol=1e-6, rtol=1e-5)
     assert set(used) == {7, 8192}  # the config's chunk size reaches the renderer
-
-
-def test_pixelnerf_loads_checkpoints_of_its_former_layout():
-    """tests/data/pixelnerf_v0_tiny.safetensors: a tiny pixelNeRF saved by sceneprior 0.1 (its own ResnetFC
-    copy: ``inject`` layers, ``[σ, rgb]`` output, ``[x, sin…, cos…]`` encoding) with its field values at fixed
-    points; the model built from the shared parts loads it and gives the same values."""
-    from pathlib import Path
-
-    from safetensors.torch import load_file
-
-    from sceneprior.encoders import FeatureMapEncoderConfig
-    from sceneprior.models.pixelnerf import PixelNeRF, PixelNeRFConfig
-
-    saved = load_file(Path(__file__).parent / "data" / "pixelnerf_v0_tiny.safetensors")
-    config = PixelNeRFConfig(encoder=FeatureMapEncoderConfig(4, (4, 4, 4)), width=8, blocks=3, combine_layer=2,
-                             num_frequencies=2, coarse_samples=6, importance_samples=3, depth_samples=2, xyz_frame="view")
-    model = PixelNeRF(config).eval()
-    model.load_state_dict({k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")})
-    latent = model.encode(saved["in.images"], saved["in.cam2world"], saved["in.intrinsics"])
-    with torch.no_grad():
-        for fine, name in ((True, "fine"), (False, "coarse")):
-            out = model.field(latent, fine=fine)(saved["in.points"], saved["in.dirs"])
-            torch.testing.assert_close(out.density, saved[f"out.{name}_density"], atol=1e-5, rtol=1e-5)
-            torch.testing.assert_close(out.rgb, saved[f"out.{name}_rgb"], atol=1e-5, rtol=1e-5)

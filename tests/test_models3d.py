@@ -62,7 +62,7 @@ def test_preset_configs_match_the_golden_file_and_round_trip():
 @pytest.mark.parametrize("name", list(shape_presets()))
 def test_each_preset_loss_falls_on_generated_shapes(tiny_cars, name):
     from sceneprior.data.srn import SRNDataset
-    from sceneprior.training.data import BatchConfig, dataset_metadata
+    from sceneprior.training import BatchConfig, dataset_metadata, training_batches
 
     preset = shape_presets()[name]
     dataset = SRNDataset(Path(tiny_cars) / "cars_train", load_extras=False)
@@ -70,8 +70,7 @@ def test_each_preset_loss_falls_on_generated_shapes(tiny_cars, name):
     torch.manual_seed(0)
     model = config.build(len(dataset))
     model.train()
-    sampler = model.batch_sampler(dataset, BatchConfig(scenes_per_batch=2), torch.Generator().manual_seed(0))
-    batch = sampler.sample()
+    batch = training_batches(model, dataset, BatchConfig(scenes_per_batch=2), seed=0).at(1)
     assert batch.input_points.shape == (2, config.data.input_points, 3)
     assert batch.query_points.shape == (2, 256, 3) and batch.query_sdf.shape == (2, 256)
     assert torch.equal(batch.query_occupancy, (batch.query_sdf < 0).float())

@@ -49,8 +49,8 @@ def preset_speed(presets: tuple[str, ...], steps: int = 5, warmup: int = 2, devi
                  resolution: int = 64, data: str | None = None) -> list[PresetSpeed]:
     """Measure each preset in ``presets`` (see the module docstring)."""
     from ..registry import get_preset
-    from ..training.data import BatchConfig, BatchSampler, SplitCache, open_split
-    from ..training.distributed import batch_to
+    from ..training.data import BatchConfig, SplitCache, open_split
+    from ..training.distributed import batch_to, training_batches
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,9 +66,9 @@ def preset_speed(presets: tuple[str, ...], steps: int = 5, warmup: int = 2, devi
             batch_config = BatchConfig(scenes_per_batch=d.scenes_per_batch, target_views=d.target_views,
                                        rays_per_scene=d.rays_per_scene, input_views=d.input_views,
                                        object_bbox_rays=d.object_bbox_rays)
-            sampler = BatchSampler(cache, batch_config, torch.Generator().manual_seed(0))
+            source = training_batches(model, cache.dataset, batch_config, seed=0, cache=cache)
             optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
-            batches = [batch_to(sampler.sample(), torch.device(device)) for _ in range(steps + warmup)]
+            batches = [batch_to(source.at(step), torch.device(device)) for step in range(1, steps + warmup + 1)]
 
             def step(batch) -> int:
                 out = model.loss(batch)

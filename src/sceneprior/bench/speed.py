@@ -120,12 +120,9 @@ def run_speed(json_path: str | None = None, quick: bool = False, presets: tuple[
     mm = matmul_limit(1024 if quick else 2048, repeats)
     mlp = field_mlp(mm.gflops, points=4096 if quick else 16384, repeats=repeats)
     report = SpeedReport(machine_info(), mm, mlp)
-    try:
-        from .renderers import renderer_rays_per_second
-    except ImportError:  # renderers not built yet
-        report.notes.append("renderer benchmark unavailable")
-    else:
-        report.renderers = renderer_rays_per_second(quick=quick)
+    from .renderers import renderer_rays_per_second
+
+    report.renderers = renderer_rays_per_second(quick=quick)
     from .presets import preset_speed
     from .quality import IMAGE_PRESETS
 

@@ -1,4 +1,4 @@
-"""``sceneprior bench claim NAME``: the lecture's claims as commands (see :mod:`sceneprior.bench.claims`)."""
+"""``sceneprior bench claim NAME``: the lecture's claims as commands (see :mod:`sceneprior.claims`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ CLAIM_HELP = {
 
 def register_claims(sub: argparse._SubParsersAction) -> None:
     """Add ``claim`` to the ``bench`` subcommands."""
-    from ..bench.claims import CLAIM_NAMES, DEFAULTS
+    from ..claims.common import CLAIM_NAMES, DEFAULTS
 
     lines = "; ".join(f"{n}: {CLAIM_HELP[n]} (defaults {DEFAULTS[n] or 'none'})" for n in CLAIM_NAMES)
     claim = sub.add_parser(
@@ -45,7 +45,7 @@ def _claim(args: argparse.Namespace) -> int:
     import shlex
     import sys
 
-    from ..bench.claims import ClaimConfig, run_claim
+    from ..claims.common import ClaimConfig, run_claim
     from ..errors import ConfigError
 
     ks = None

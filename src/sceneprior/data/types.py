@@ -54,48 +54,25 @@ class SceneViews:
 
 
 @dataclass
-class ViewBatch:
-    """Several scenes with the same number of views each, stacked along ``batch``.
+class PosedViews:
+    """Posed views of a batch of scenes, the same number of views each: what a model observes, as it travels
+    between modules (loaders, inference, the trainer, the main job). Images are RGB in [0, 1] on white."""
 
-    ``scene_index`` is the dataset index of each scene (used by auto-decoders to pick their latent).
-    """
-
-    scene_ids: list[str]
-    scene_index: Int[Tensor, " batch"]
     images: Float[Tensor, "batch view 3 height width"]
     cam2world: Float[Tensor, "batch view 4 4"]
     intrinsics: Float[Tensor, "batch view 3 3"]
-    masks: Float[Tensor, "batch view 1 height width"] | None = None
-    depths: Float[Tensor, "batch view 1 height width"] | None = None
-    normals: Float[Tensor, "batch view 3 height width"] | None = None
-    parts: Int[Tensor, "batch view 1 height width"] | None = None
 
-    def to(self, device: torch.device | str) -> "ViewBatch":
-        updates = {f.name: getattr(self, f.name).to(device) for f in fields(self) if isinstance(getattr(self, f.name), Tensor)}
-        return replace(self, **updates)
+    @staticmethod
+    def of_scene(views: SceneViews) -> "PosedViews":
+        """The views of one scene as a batch of one."""
+        return PosedViews(views.images[None], views.cam2world[None], views.intrinsics[None])
 
+    @property
+    def batch_size(self) -> int:
+        return self.images.shape[0]
 
-def collate_views(items: list[tuple[int, SceneViews]]) -> ViewBatch:
-    """Stack (dataset index, SceneViews) pairs with equal view counts and image sizes into a batch."""
-    scenes = [s for _, s in items]
-
-    def stack(name: str) -> Tensor | None:
-        values = [getattr(s, name) for s in scenes]
-        if any(v is None for v in values):
-            return None
-        return torch.stack(values)
-
-    return ViewBatch(
-        scene_ids=[s.scene_id for s in scenes],
-        scene_index=torch.tensor([i for i, _ in items], dtype=torch.long),
-        images=torch.stack([s.images for s in scenes]),
-        cam2world=torch.stack([s.cam2world for s in scenes]),
-        intrinsics=torch.stack([s.intrinsics for s in scenes]),
-        masks=stack("masks"),
-        depths=stack("depths"),
-        normals=stack("normals"),
-        parts=stack("parts"),
-    )
+    def to(self, device: torch.device | str) -> "PosedViews":
+        return PosedViews(self.images.to(device), self.cam2world.to(device), self.intrinsics.to(device))
 
 
 @dataclass

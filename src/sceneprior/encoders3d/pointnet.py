@@ -44,9 +44,6 @@ class PointNetEncoderConfig:
     hidden: int = 512
     num_blocks: int = 5
 
-    def build(self) -> "PointNetEncoder":
-        return PointNetEncoder(self)
-
 
 class PointNetEncoder(nn.Module):
     """Point cloud ``(batch, point, 3)`` -> global code ``(batch, c_dim)``; invariant to point order."""
@@ -103,9 +100,6 @@ class LocalPointNetConfig:
     bounds: Bounds = Bounds()
     unet2d: UNet2DConfig | None = field(default_factory=UNet2DConfig)
     unet3d: UNet3DConfig | None = field(default_factory=UNet3DConfig)
-
-    def build(self) -> "LocalPointNet":
-        return LocalPointNet(self)
 
 
 class LocalPointNet(nn.Module):

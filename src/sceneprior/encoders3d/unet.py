@@ -32,9 +32,6 @@ class UNet2DConfig:
     depth: int = 4
     start_filters: int = 32
 
-    def build(self) -> "UNet2D":
-        return UNet2D(self)
-
 
 class _DoubleConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -88,9 +85,6 @@ class UNet3DConfig:
     num_levels: int = 3
     feature_maps: int = 32
     num_groups: int = 8
-
-    def build(self) -> "UNet3D":
-        return UNet3D(self)
 
 
 class _NormConvReLU3d(nn.Sequential):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import torch
-from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor
 
@@ -271,10 +270,3 @@ def crop_intrinsics(K: Float[Tensor, "3 3"], crop_box: tuple[float, float, float
     out[0, 0], out[0, 1], out[0, 2] = out[0, 0] * sx, out[0, 1] * sx, (out[0, 2] - x0) * sx
     out[1, 1], out[1, 2] = out[1, 1] * sy, (out[1, 2] - y0) * sy
     return out
-
-
-def rays_to_batch(
-    origins: Float[Tensor, "*batch 3"], directions: Float[Tensor, "*batch 3"]
-) -> tuple[Float[Tensor, "ray 3"], Float[Tensor, "ray 3"]]:
-    """Flatten any ray layout to ``(ray, 3)``."""
-    return rearrange(origins, "... c -> (...) c"), rearrange(directions, "... c -> (...) c")

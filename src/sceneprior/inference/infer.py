@@ -19,7 +19,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from ..data.types import SceneViews, ViewBatch
+from ..data.types import PosedViews, SceneViews
 from ..errors import ConfigError
 from ..models.base import SceneLatent, SceneModel
 
@@ -42,11 +42,9 @@ class InferenceResult:
     seconds: float = 0.0
 
 
-def observations_from_views(views: SceneViews | ViewBatch) -> tuple[Tensor, Tensor, Tensor]:
-    """(images (batch, view, 3, H, W), cam2world (batch, view, 4, 4), intrinsics (batch, view, 3, 3))."""
-    if isinstance(views, SceneViews):
-        return views.images[None], views.cam2world[None], views.intrinsics[None]
-    return views.images, views.cam2world, views.intrinsics
+def observations_from_views(views: SceneViews | PosedViews) -> PosedViews:
+    """Observed views as a batch (the views of one scene: a batch of one)."""
+    return PosedViews.of_scene(views) if isinstance(views, SceneViews) else views
 
 
 @contextlib.contextmanager
@@ -87,15 +85,15 @@ def optimise_code(code: Tensor, objective: Callable[[int], Tensor], steps: int, 
 
 def infer(
     model: SceneModel,
-    observations: SceneViews | ViewBatch | tuple[Tensor, Tensor, Tensor],
+    observations: SceneViews | PosedViews,
     config: InferenceConfig,
     given: Float[Tensor, "batch latent"] | None = None,
 ) -> InferenceResult:
     """The latent of the observed scene(s), by ``config.mode``; ``losses`` logs the objective per step."""
     if config.mode not in model.modes:
         raise ConfigError(f"{type(model).__name__} supports modes {', '.join(model.modes)}; got {config.mode!r}")
-    images, cam2world, intrinsics = observations if isinstance(observations, tuple) else observations_from_views(observations)
-    images, cam2world, intrinsics = (x.to(model.device) for x in (images, cam2world, intrinsics))
+    observed = observations_from_views(observations).to(model.device)
+    images, cam2world, intrinsics = observed.images, observed.cam2world, observed.intrinsics
     if given is not None:
         given = given.to(model.device)
     start = time.perf_counter()
@@ -108,9 +106,9 @@ def infer(
         if config.mode == "encode+autodecode":
             with torch.no_grad():
                 encoded = model.encode(images, cam2world, intrinsics)
-            latent = model.initial_latent(batch, "given", encoded.code, observed=(images, cam2world, intrinsics))
+            latent = model.initial_latent(batch, "given", encoded.code, observed=observed)
         else:
-            latent = model.initial_latent(batch, config.init, given, observed=(images, cam2world, intrinsics))
+            latent = model.initial_latent(batch, config.init, given, observed=observed)
         assert latent.code is not None
         code = latent.code.detach().clone().requires_grad_(True)
         latent.code = code

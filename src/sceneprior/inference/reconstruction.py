@@ -20,6 +20,7 @@ from jaxtyping import Float
 from PIL import Image
 from torch import Tensor
 
+from ..data.types import PosedViews
 from ..errors import ConfigError
 from ..geometry import crop_intrinsics, orbit, scale_intrinsics, unproject_depth
 from ..models.base import SceneLatent, SceneModel
@@ -298,7 +299,7 @@ def reconstruct(
     init = "mean" if loaded.model.latents is not None else "zeros"
     start = time.perf_counter()
     torch.manual_seed(seed)
-    result_ = infer(loaded.model, (stack[None], cams[None].float(), Ks[None].float()),
+    result_ = infer(loaded.model, PosedViews(stack[None], cams[None].float(), Ks[None].float()),
                     InferenceConfig(mode=chosen, steps=steps, init=init, seed=seed))  # type: ignore[arg-type]
     timings["inference"] = time.perf_counter() - start
     return Reconstruction(loaded, result_.latent, stack, cams.float(), Ks.float(), prepared, chosen, timings, result_.losses)

@@ -18,6 +18,7 @@ from einops import rearrange
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
+from ..data.types import PosedViews
 from ..errors import ConfigError
 from ..geometry import get_rays, rays_from_pixels
 
@@ -281,8 +282,7 @@ class SceneModel(nn.Module):
         return self.encode(batch.input_images, batch.input_cam2world, batch.input_intrinsics)
 
     def initial_latent(
-        self, batch_size: int, init: str = "zeros", given: Tensor | None = None,
-        observed: tuple[Tensor, Tensor, Tensor] | None = None,
+        self, batch_size: int, init: str = "zeros", given: Tensor | None = None, observed: PosedViews | None = None,
     ) -> SceneLatent:
         """A fresh latent for test-time auto-decoding: zeros, the mean of the training latents, or ``given``."""
         dim = self.latent_dim
@@ -300,7 +300,7 @@ class SceneModel(nn.Module):
             raise ConfigError(f"unknown latent init {init!r} (zeros, mean, given)")
         latent = SceneLatent(code=code)
         if observed is not None:
-            latent = self.attach_observations(latent, *observed)
+            latent = self.attach_observations(latent, observed.images, observed.cam2world, observed.intrinsics)
         return latent
 
     def attach_observations(self, latent: SceneLatent, images: Tensor, cam2world: Tensor, intrinsics: Tensor) -> SceneLatent:

@@ -115,28 +115,6 @@ class PixelNeRF(SceneModel):
         bounds = torch.tensor(config.bounds, dtype=torch.float32)
         self.register_buffer("box_min", bounds[:3], persistent=False)
         self.register_buffer("box_max", bounds[3:], persistent=False)
-        self.register_load_state_dict_pre_hook(PixelNeRF._upgrade_state_dict)
-
-    def _upgrade_state_dict(self, state_dict: dict, prefix: str, *args: object) -> None:
-        """Checkpoints written before pixelNeRF used the shared ResnetFC field (sceneprior ≤ 0.1, its own copy
-        with ``inject`` for ``lin_z``, output ``[σ, rgb]`` for ``[rgb, σ]`` and a ``[x, sin…, cos…]`` encoding
-        for ``[x, sin f0, cos f0, …]``): renamed and permuted to the same function."""
-        for net in ("coarse", "fine"):
-            key = f"{prefix}{net}."
-            if f"{key}inject.0.weight" not in state_dict:
-                continue
-            for name in [k for k in state_dict if k.startswith(f"{key}inject.")]:
-                state_dict[name.replace(f"{key}inject.", f"{key}lin_z.")] = state_dict.pop(name)
-            rows = torch.tensor([1, 2, 3, 0])
-            state_dict[f"{key}lin_out.weight"] = state_dict[f"{key}lin_out.weight"][rows]
-            state_dict[f"{key}lin_out.bias"] = state_dict[f"{key}lin_out.bias"][rows]
-            freqs = self.config.num_frequencies
-            columns = list(range(3))
-            for f in range(freqs):
-                for wave in range(2):  # sin, cos
-                    columns += [3 + wave * 3 * freqs + f * 3 + d for d in range(3)]
-            columns += [3 + 6 * freqs + d for d in range(3)]  # view direction
-            state_dict[f"{key}lin_in.weight"] = state_dict[f"{key}lin_in.weight"][:, columns]
 
     def encode(self, images, cam2world, intrinsics) -> SceneLatent:
         batch = images.shape[0]

@@ -6,7 +6,6 @@ from .batch import (
     DEFAULT_VIEW,
     ShapeBatch,
     ShapeBatches,
-    ShapeBatchSampler,
     ShapeCache,
     ShapeDataConfig,
     draw_queries,
@@ -32,7 +31,7 @@ from .models import (
 
 __all__ = [
     "DEFAULT_VIEW", "ConvONet", "ConvONetConfig", "DeepSDF", "DeepSDFConfig", "OccNet",
-    "OccNetConfig", "ShapeBatch", "ShapeBatches", "ShapeBatchSampler", "ShapeCache", "ShapeDataConfig", "ShapeLatent", "ShapeModel", "ShapeModelConfig",
+    "OccNetConfig", "ShapeBatch", "ShapeBatches", "ShapeCache", "ShapeDataConfig", "ShapeLatent", "ShapeModel", "ShapeModelConfig",
     "VoxelModelConfig", "VoxelShapeModel", "draw_queries", "front_facing", "is_shape_model",
     "load_mesh", "parameter_count", "samples_from_mesh", "surface_observation", "winding_number",
 ]

@@ -6,8 +6,8 @@
   (ONet: 300, ConvONet ShapeNet: 3000) with Gaussian noise ``input_noise`` (0.005 in both papers) and
   ``query_points`` query samples per shape per step (2048 in ONet / ConvONet).
 * :class:`ShapeBatch` -- one training batch; :class:`ShapeBatches` gives the shared trainer the batch of each
-  step from a step-seeded plan (repeatable, exact resume, sharded by rank); :class:`ShapeBatchSampler` draws
-  batches from one explicit ``torch.Generator`` (simple loops, tests).
+  step from a step-seeded plan (repeatable, exact resume, sharded by rank), for the trainer, tests and benchmarks alike
+  (:func:`sceneprior.training.training_batches`).
 * :func:`front_facing` -- the partial observation of the evaluation: the surface points whose normal faces a
   view direction ``v`` (``n . v > 0``; front-facing, not occlusion-tested).
 * :func:`surface_observation` -- SDF / occupancy samples made from an observed point cloud with normals
@@ -85,33 +85,6 @@ def draw_queries(
     return sample.query_points[index], sample.query_occupancy[index], sample.query_sdf[index]
 
 
-class ShapeBatchSampler:
-    """Random training batches of ``scenes_per_batch`` shapes of a split (the trainer's ``sample()`` protocol)."""
-
-    def __init__(self, dataset: SRNDataset, data: ShapeDataConfig, scenes_per_batch: int, generator: torch.Generator) -> None:
-        self.cache = ShapeCache(dataset)
-        self.data = data
-        self.scenes_per_batch = scenes_per_batch
-        self.generator = generator
-
-    def sample(self) -> ShapeBatch:
-        num = len(self.cache)
-        scenes = torch.randperm(num, generator=self.generator)[: self.scenes_per_batch]
-        if len(scenes) < self.scenes_per_batch:  # fewer scenes than the batch: draw with replacement
-            scenes = torch.randint(num, (self.scenes_per_batch,), generator=self.generator)
-        inputs, points, occupancy, sdf = [], [], [], []
-        for i in scenes.tolist():
-            sample = self.cache.scene(i)
-            inputs.append(sample_input_points(sample.surface_points[None], self.data.input_points,
-                                              self.data.input_noise, self.generator)[0])
-            p, o, s = draw_queries(sample, self.data.query_points, self.generator)
-            points.append(p)
-            occupancy.append(o)
-            sdf.append(s)
-        return ShapeBatch(scenes.to(torch.long), torch.stack(inputs), torch.stack(points), torch.stack(occupancy),
-                          torch.stack(sdf))
-
-
 class ShapeBatches:
     """The shared trainer's batch source for shape models (same protocol as ``training.distributed.ShardedBatches``):
     the batch of step ``k`` follows the step-seeded plan of ``sceneprior.data.batch_plan.plan_batch`` (which scenes, one
@@ -134,7 +107,7 @@ class ShapeBatches:
         ids = self.dataset.scene_ids
         return [ids[plan.scenes[s]] for r in ranks for s in plan.shard(r, self.world_size)]
 
-    def batch(self, step: int) -> ShapeBatch:
+    def at(self, step: int) -> ShapeBatch:
         """This process's slots of the plan of ``step``, each drawn from its slot's own generator."""
         plan = self.plan(step)
         slots = list(plan.shard(self.rank, self.world_size))
@@ -155,7 +128,7 @@ class ShapeBatches:
         """(step, batch) for steps ``start + 1, start + 2, ...`` (up to ``stop`` when given)."""
         step = start + 1
         while stop is None or step <= stop:
-            yield step, self.batch(step)
+            yield step, self.at(step)
             step += 1
 
 

@@ -68,7 +68,7 @@ from ..representations import (
     VoxelDecoder,
     VoxelDecoderConfig,
 )
-from .batch import ShapeBatch, ShapeBatches, ShapeBatchSampler, ShapeDataConfig
+from .batch import ShapeBatch, ShapeBatches, ShapeDataConfig
 
 
 
@@ -333,11 +333,6 @@ class ShapeModel(SceneModel):
         return LossOutput(total=total, terms=terms, num_rays=batch.query_points.shape[0] * batch.query_points.shape[1])
 
     # ---------------------------------------------------------------- trainer hooks
-    def batch_sampler(self, dataset, batch_config, generator: torch.Generator) -> ShapeBatchSampler:
-        """The trainer's batch source: ``batch_config.scenes_per_batch`` shapes per step (the rest of the
-        image batch settings do not apply)."""
-        return ShapeBatchSampler(dataset, self.data, batch_config.scenes_per_batch, generator)
-
     def batch_source(self, dataset, batch_config, seed: int, ctx) -> ShapeBatches:
         """The shared trainer's batch source (step-seeded, sharded by ``ctx.rank`` / ``ctx.world_size``)."""
         return ShapeBatches(dataset, self.data, batch_config.scenes_per_batch, seed, ctx.rank, ctx.world_size)

@@ -45,9 +45,6 @@ class LocalDecoderConfig:
     num_blocks: int = 5
     leaky: bool = False
 
-    def build(self) -> "LocalDecoder":
-        return LocalDecoder(self)
-
 
 class LocalDecoder(nn.Module):
     """``net = Linear(3 -> h)(x)``; for each block ``net = block(net + Linear(c -> h)(c(x)))``;
@@ -95,9 +92,6 @@ class GlobalDecoderConfig:
     weight_norm: bool = True
     tanh: bool = True
     num_blocks: int = 5
-
-    def build(self) -> "GlobalDecoder":
-        return GlobalDecoder(self)
 
 
 class GlobalDecoder(nn.Module):

@@ -30,9 +30,6 @@ class VoxelDecoderConfig:
     min_channels: int = 32
     bounds: Bounds = Bounds()
 
-    def build(self) -> "VoxelDecoder":
-        return VoxelDecoder(self)
-
 
 class VoxelDecoder(nn.Module):
     def __init__(self, config: VoxelDecoderConfig = VoxelDecoderConfig()) -> None:

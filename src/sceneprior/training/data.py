@@ -1,5 +1,5 @@
-"""Training data in memory: every view of a split read once, kept as uint8, and random batches drawn from it
-with an explicit ``torch.Generator`` (so a seed and a saved generator state make batches repeatable)."""
+"""Training data: a split of a dataset, its views held in memory as uint8 (:class:`SplitCache`), and what a
+batch holds (:class:`BatchConfig`). Batches themselves are drawn by :func:`sceneprior.training.training_batches`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ..data.datasets import open_dataset
 from ..data.metadata import dataset_metadata, scene_bounds  # noqa: F401  (re-exported)
 from ..data.srn import SRNDataset
 from ..errors import DataError
-from ..models.base import TrainBatch, sample_image_rays
 
 
 def open_split(root: str | Path, split: str, image_size: int | None = None, load_extras: bool = False) -> SRNDataset:
@@ -55,46 +54,3 @@ class BatchConfig:
     input_views: tuple[int, ...] = (1,)
     #: draw rays inside each target view's 2D object bounding box (pixelNeRF's early-training sampling)
     object_bbox_rays: bool = False
-
-
-class BatchSampler:
-    """Random training batches: scenes, source views and target views, and target rays when asked."""
-
-    def __init__(self, cache: SplitCache, config: BatchConfig, generator: torch.Generator) -> None:
-        self.cache = cache
-        self.config = config
-        self.generator = generator
-
-    def _randint(self, high: int) -> int:
-        return int(torch.randint(high, (1,), generator=self.generator))
-
-    def sample(self) -> TrainBatch:
-        config = self.config
-        num_scenes = len(self.cache)
-        scenes = torch.randperm(num_scenes, generator=self.generator)[: config.scenes_per_batch]
-        if len(scenes) < config.scenes_per_batch:  # fewer scenes than the batch: draw with replacement
-            scenes = torch.randint(num_scenes, (config.scenes_per_batch,), generator=self.generator)
-        n_in = config.input_views[self._randint(len(config.input_views))]
-        inputs, targets = [], []
-        for i in scenes.tolist():
-            images, cam2world, K = self.cache.scene(i)
-            order = torch.randperm(images.shape[0], generator=self.generator)
-            src = order[:n_in]
-            rest = order[n_in:] if images.shape[0] > n_in else order
-            tgt = rest[torch.randint(len(rest), (config.target_views,), generator=self.generator)] if len(rest) < config.target_views else rest[: config.target_views]
-            inputs.append((images[src], cam2world[src], K[src]))
-            targets.append((images[tgt], cam2world[tgt], K[tgt]))
-        stack = lambda items, k: torch.stack([it[k] for it in items])  # noqa: E731
-        to_float = lambda x: x.to(torch.float32) / 255.0  # noqa: E731
-        batch = TrainBatch(
-            scene_index=scenes.to(torch.long),
-            input_images=to_float(stack(inputs, 0)), input_cam2world=stack(inputs, 1), input_intrinsics=stack(inputs, 2),
-            target_images=to_float(stack(targets, 0)), target_cam2world=stack(targets, 1), target_intrinsics=stack(targets, 2),
-        )
-        if config.rays_per_scene is not None:
-            origins, dirs, rgb = sample_image_rays(
-                batch.target_images, batch.target_cam2world, batch.target_intrinsics, config.rays_per_scene, self.generator,
-                object_bbox=config.object_bbox_rays,
-            )
-            batch.ray_origins, batch.ray_dirs, batch.ray_rgb = origins, dirs, rgb
-        return batch

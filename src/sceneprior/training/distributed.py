@@ -37,7 +37,7 @@ from torch import Tensor
 
 from ..data.batch_plan import BatchPlan, plan_batch
 from ..errors import ConfigError, DataError, SceneError
-from ..models.base import TrainBatch, sample_image_rays
+from ..models.base import SceneModel, TrainBatch, sample_image_rays
 
 
 # --------------------------------------------------------------------------------------------------- process group
@@ -139,23 +139,6 @@ def gather_cpu_tensors(value: Tensor, ctx: DistContext) -> list[Tensor]:
     out = [torch.empty_like(local) for _ in range(ctx.world_size)]
     dist.all_gather(out, local)
     return [t.cpu() for t in out]
-
-
-def parameter_digest(module: torch.nn.Module) -> Tensor:
-    """(sum, sum of squares, weighted sum) of every parameter in float64: equal digests mean equal replicas for
-    any practical purpose (a cheap check that processes hold the same weights)."""
-    total = torch.zeros(3, dtype=torch.float64)
-    for k, p in enumerate(module.parameters()):
-        x = p.detach().double().cpu().flatten()
-        weights = torch.arange(1, x.numel() + 1, dtype=torch.float64) * (k + 1)
-        total += torch.stack([x.sum(), (x * x).sum(), (x * weights).sum() / max(x.numel(), 1)])
-    return total
-
-
-def replicas_agree(module: torch.nn.Module, ctx: DistContext) -> bool:
-    """Whether every process holds exactly the same parameters (compares :func:`parameter_digest`)."""
-    digests = gather_cpu_tensors(parameter_digest(module), ctx)
-    return all(torch.equal(d, digests[0]) for d in digests)
 
 
 def free_port() -> int:
@@ -277,7 +260,7 @@ class _ShardDataset(torch.utils.data.Dataset):
         plan = plan_batch(self.seed, step, self.num_scenes, self.batch.scenes_per_batch, tuple(self.batch.input_views))
         try:
             return build_shard(plan, self.source, self.rank, self.world_size, self.batch.target_views, self.batch.rays_per_scene,
-                               getattr(self.batch, "object_bbox_rays", False))
+                               self.batch.object_bbox_rays)
         except SceneError as exc:
             return _Failure(str(exc))
 
@@ -321,14 +304,17 @@ class ShardedBatches:
         ids = self.dataset.scene_ids
         return [ids[plan.scenes[s]] for r in ranks for s in plan.shard(r, self.ctx.world_size)]
 
+    def at(self, step: int) -> TrainBatch:
+        """This process's batch of ``step``, built here (from the in-memory cache, or read from the dataset)."""
+        return build_shard(self.plan(step), self.source, self.ctx.rank, self.ctx.world_size, self.batch.target_views,
+                           self.batch.rays_per_scene, self.batch.object_bbox_rays)
+
     def iterate(self, start: int, stop: int | None) -> Iterator[tuple[int, TrainBatch]]:
         """(step, batch) for steps ``start + 1, start + 2, ...`` (up to ``stop`` when given)."""
         first, last = start + 1, None if stop is None else stop + 1
         if self.workers == 0:
             for step in _Steps(first, last):
-                yield step, build_shard(self.plan(step), self.source, self.ctx.rank, self.ctx.world_size,
-                                        self.batch.target_views, self.batch.rays_per_scene,
-                                        getattr(self.batch, "object_bbox_rays", False))
+                yield step, self.at(step)
             return
         dataset = _ShardDataset(self.source, self.seed, self.num_scenes, self.batch, self.ctx.rank, self.ctx.world_size)
         loader = torch.utils.data.DataLoader(dataset, batch_size=None, sampler=_Steps(first, last),
@@ -337,6 +323,20 @@ class ShardedBatches:
             if isinstance(batch, _Failure):
                 raise DataError(None, batch.message)
             yield step, batch
+
+
+def training_batches(model: SceneModel, dataset: Any, batch: Any, seed: int, ctx: DistContext | None = None,
+                     workers: int = 0, cache: Any | None = None) -> Any:
+    """The one batch path of training, tests and benchmarks: the model's own batch source (the shape models'
+    point clouds) or this process's share of the step-seeded posed-view batches (:class:`ShardedBatches`). Both
+    have ``at(step)``, ``iterate(start, stop)`` and ``scene_ids(step, ranks)``; the batch of a step depends only on
+    ``seed`` and the step. ``cache``: a :class:`~sceneprior.training.data.SplitCache` of ``dataset`` (views kept in
+    memory; None: read as needed)."""
+    ctx = ctx if ctx is not None else DistContext()
+    own = model.batch_source(dataset, batch, seed, ctx)
+    if own is not None:
+        return own
+    return ShardedBatches(dataset, cache, batch, seed, ctx, workers)
 
 
 def batch_to(batch: Any, device: torch.device) -> Any:

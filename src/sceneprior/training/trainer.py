@@ -18,10 +18,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..checkpoint import (align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, remove_temporaries,
-                          save_checkpoint)
+from ..checkpoint import (Checkpoint, align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint,
+                          remove_temporaries, save_checkpoint)
 from ..data.datasets import detect_format
+from ..data.types import PosedViews
 from ..errors import ConfigError, TrainingError
+from ..inference import InferenceConfig, infer
 from ..inference.shapes import preview_autodecode
 from ..models import ModelConfig, SceneModel
 from ..models.configs import from_plain, to_plain
@@ -35,6 +37,7 @@ from .distributed import (
     init_distributed,
     reduce_sum,
     shutdown,
+    training_batches,
     wrap_model,
 )
 
@@ -195,15 +198,13 @@ def _nonfinite(loss: Tensor, model: SceneModel) -> str | None:
 def _image_grid(model: SceneModel, val: SplitCache | None, train: SplitCache, config: TrainConfig) -> Tensor | None:
     """Rows: input view | rendered target | ground-truth target, for a few held-out scenes (auto-decoder models
     infer their latent with a short auto-decoding run). Returns (3, H, W) in [0, 1]."""
-    from ..inference import InferenceConfig, infer
-
     cache = val if val is not None else train
     rows = []
     for i in range(min(config.val_scenes, len(cache))):
         images, cam2world, K = cache.scene(i)
         images = images.to(torch.float32) / 255.0
         src, tgt = 0, images.shape[0] // 2
-        observed = (images[None, [src]], cam2world[None, [src]], K[None, [src]])
+        observed = PosedViews(images[None, [src]], cam2world[None, [src]], K[None, [src]])
         mode = "encode" if "encode" in model.modes else "autodecode"
         inference = InferenceConfig(mode=mode, steps=config.val_autodecode_steps, lr=1e-2, rays_per_step=1024,
                                     init="mean" if model.latents is not None else "zeros")
@@ -235,98 +236,165 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False, reset_
             shutdown(ctx)
 
 
-def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, reset_optimizer: bool = False) -> TrainResult:
-    from torch.utils.tensorboard import SummaryWriter
-    from tqdm import tqdm
+@dataclass
+class _Data:
+    """The run's data: the training split (and its in-memory cache), the val split when the dataset has one."""
+
+    train: Any
+    train_cache: SplitCache
+    val: Any | None
+    val_cache: SplitCache | None
+    metadata: dict
+
+
+def _open_data(config: TrainConfig) -> _Data:
     train_split = open_split(config.data, "train", config.image_size)
     # a dataset without a val split trains too (grids show training scenes); a val split that is broken is an error
     location = detect_format(config.data)
     has_val = location.format == "srn-root" and "val" in location.splits
     val_split = open_split(config.data, "val", config.image_size) if has_val else None
-    metadata = dataset_metadata(config.data)
-    train_cache = SplitCache(train_split)
-    val_cache = SplitCache(val_split) if val_split is not None else None
+    return _Data(train_split, SplitCache(train_split), val_split, SplitCache(val_split) if val_split is not None else None,
+                 dataset_metadata(config.data))
 
-    start_step = 0
+
+def _resume_or_start(run_dir: Path, config: TrainConfig, resume: bool, data: _Data
+                     ) -> tuple[RunConfig, TrainConfig, Path | None, Checkpoint | None]:
+    """(run config, the train config in force, checkpoint path, checkpoint): a resumed run keeps its saved
+    settings except those that do not change the numbers (and a new schedule or length)."""
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
         raise ConfigError(f"{run_dir}: --resume given but no checkpoint found")
-    if checkpoint is not None:
-        ckpt = load_checkpoint(checkpoint)
-        run = RunConfig.from_plain(ckpt.run_config)
-        if config.steps is not None:
-            run.train.steps = config.steps
-        if config.minutes is not None:
-            run.train.minutes = config.minutes
-        run.train.progress = config.progress
-        for name in ("workers", "on_nonfinite", "max_skipped", "device", "log_every"):  # no effect on the numbers
-            setattr(run.train, name, getattr(config, name))
-        if config.lr_decay_start is not None:  # a schedule given on resume (e.g. anneal the end of a run) replaces the saved one
-            for name in ("lr_decay_start", "lr_decay_steps", "lr_final_scale"):
-                setattr(run.train, name, getattr(config, name))
-        config = run.train
-    else:
+    if checkpoint is None:
         if run_dir.exists() and any(run_dir.glob("checkpoints/step_*.safetensors")):
             raise ConfigError(f"{run_dir}: already holds checkpoints; use --resume or another --out")
-        run = make_run_config(config, len(train_split), metadata)
+        return make_run_config(config, len(data.train), data.metadata), config, None, None
+    ckpt = load_checkpoint(checkpoint)
+    run = RunConfig.from_plain(ckpt.run_config)
+    if config.steps is not None:
+        run.train.steps = config.steps
+    if config.minutes is not None:
+        run.train.minutes = config.minutes
+    run.train.progress = config.progress
+    for name in ("workers", "on_nonfinite", "max_skipped", "device", "log_every"):  # no effect on the numbers
+        setattr(run.train, name, getattr(config, name))
+    if config.lr_decay_start is not None:  # a schedule given on resume (e.g. anneal the end of a run) replaces the saved one
+        for name in ("lr_decay_start", "lr_decay_steps", "lr_final_scale"):
+            setattr(run.train, name, getattr(config, name))
+    return run, run.train, checkpoint, ckpt
 
+
+def _build(run: RunConfig, config: TrainConfig, ctx: DistContext, checkpoint: Path | None, ckpt: Checkpoint | None,
+           reset_optimizer: bool) -> tuple[SceneModel, torch.optim.Adam, list[float], int, int]:
+    """(model, optimiser, base learning rates, start step, batches skipped so far), restored from ``ckpt``."""
     torch.manual_seed(config.seed)
     model = run.build_model().to(ctx.device)
     model.train()
     optimizer = make_optimizer(model, config.lr, config.latent_lr)
     base_lrs = [group["lr"] for group in optimizer.param_groups]  # the schedule scales these (a checkpoint's are scaled)
-    skipped = 0
     if ctx.rank > 0:  # the same initial weights (DDP broadcasts rank 0's), another stream for stochastic rendering
         torch.manual_seed(config.seed * 1009 + ctx.rank)
-    if checkpoint is not None:
-        model.load_state_dict(ckpt.model_state)
-        if ckpt.optimizer_state is not None and not reset_optimizer:
-            optimizer.load_state_dict(align_optimizer_state(ckpt.optimizer_state, model, optimizer, checkpoint))
-        _restore_rng(ckpt.rng, ctx, config.seed)
-        start_step = ckpt.step
-        skipped = int(ckpt.extra.get("skipped", 0))
-    # a model with its own training data (the 3D shape models: points.npz / sdf.npz) gives its batch source
-    own_batches = model.batch_source(train_split, config.batch, config.seed, ctx)
-    batches = own_batches if own_batches is not None else ShardedBatches(
-        train_split, train_cache, config.batch, config.seed, ctx, config.workers)
-    if config.workers == 0 and own_batches is None:  # held in memory (with workers, each batch's views are read from disk as needed)
+    if ckpt is None:
+        return model, optimizer, base_lrs, 0, 0
+    model.load_state_dict(ckpt.model_state)
+    if ckpt.optimizer_state is not None and not reset_optimizer:
+        optimizer.load_state_dict(align_optimizer_state(ckpt.optimizer_state, model, optimizer, checkpoint))
+    _restore_rng(ckpt.rng, ctx, config.seed)
+    return model, optimizer, base_lrs, ckpt.step, int(ckpt.extra.get("skipped", 0))
+
+
+class _Log:
+    """What rank 0 writes while training: the progress bar, TensorBoard events and ``metrics.jsonl`` (other
+    processes hold a disabled bar and write nothing)."""
+
+    def __init__(self, run_dir: Path, config: TrainConfig, ctx: DistContext, start_step: int, total_steps: int) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+        from tqdm import tqdm
+
+        self.writer = None
+        self.metrics = None
+        if ctx.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            remove_temporaries(run_dir)  # a checkpoint write cut short by a kill
+            self.writer = SummaryWriter(str(run_dir / "tb"))
+            self.metrics = open(run_dir / "metrics.jsonl", "a")
+        self.bar = tqdm(total=None if config.steps is None else total_steps, initial=start_step,
+                        disable=not (config.progress and ctx.is_main), dynamic_ncols=True, desc=f"train {config.preset}")
+
+    def step(self, step: int, loss: float, terms: dict[str, float], rate: float, lr: float) -> None:
+        assert self.writer is not None and self.metrics is not None
+        self.bar.set_postfix(loss=f"{loss:.4g}", psnr=f"{terms.get('psnr', 0):.2f}", rays_s=f"{rate:.0f}")
+        self.writer.add_scalar("train/loss", loss, step)
+        for name, value in terms.items():
+            self.writer.add_scalar(f"train/{name}", value, step)
+        self.writer.add_scalar("train/rays_per_second", rate, step)
+        self.writer.add_scalar("train/lr", lr, step)
+        self.metrics.write(json.dumps({"step": step, "loss": loss, **terms, "rays_per_second": rate, "lr": lr}) + "\n")
+        self.metrics.flush()
+
+    def skipped(self, step: int, message: str, where: str, skipped: int, scenes: list[str]) -> None:
+        from tqdm import tqdm
+
+        assert self.writer is not None and self.metrics is not None
+        tqdm.write(f"warning: {message}; batch skipped ({skipped} so far)", file=sys.stderr)
+        self.writer.add_scalar("train/skipped_batches", skipped, step)
+        self.metrics.write(json.dumps({"step": step, "skipped": True, "reason": where, "scenes": scenes}) + "\n")
+        self.metrics.flush()
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+        if self.metrics is not None:
+            self.metrics.close()
+
+
+def _backward(module: Any, model: SceneModel, optimizer: torch.optim.Optimizer, batch: Any, ctx: DistContext,
+              deadline: float) -> tuple[Any, str | None, Tensor]:
+    """Loss and gradients of one step; then one all-reduce of (loss sum, whether any process is out of time,
+    which processes saw a non-finite loss or gradient). Returns (loss output, this process's reason not to step,
+    the reduced statistics)."""
+    out = module(batch_to(batch, ctx.device))
+    optimizer.zero_grad(set_to_none=True)
+    out.total.backward()
+    reason = _nonfinite(out.total, model)
+    stats = torch.zeros(2 + ctx.world_size, dtype=torch.float64)
+    stats[0] = float(out.total.detach()) if reason is None else 0.0
+    stats[1] = float(time.monotonic() >= deadline)
+    stats[2 + ctx.rank] = float(reason is not None)
+    return out, reason, reduce_sum(stats, ctx)
+
+
+def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, reset_optimizer: bool = False) -> TrainResult:
+    """The loop, in named steps: open the data, resume or start the run, build the model and optimiser, draw
+    batches, then per step: backward, skip or stop on non-finite values, optimiser step with the scheduled rate,
+    log, preview, checkpoint."""
+    data = _open_data(config)
+    run, config, checkpoint, ckpt = _resume_or_start(run_dir, config, resume, data)
+    model, optimizer, base_lrs, start_step, skipped = _build(run, config, ctx, checkpoint, ckpt, reset_optimizer)
+    # the model's own training data (the 3D shape models: points.npz / sdf.npz), else posed-view batches
+    batches = training_batches(model, data.train, config.batch, config.seed, ctx, config.workers, data.train_cache)
+    # posed views are held in memory (with workers, each batch's views are read from disk as needed)
+    if config.workers == 0 and isinstance(batches, ShardedBatches):
         if config.progress and ctx.is_main:
-            print(f"loading {len(train_cache)} training scenes into memory ...", flush=True)
-        train_cache.load_all()  # before the clock starts: rays/s measures training, not PNG decoding
+            print(f"loading {len(data.train_cache)} training scenes into memory ...", flush=True)
+        data.train_cache.load_all()  # before the clock starts: rays/s measures training, not PNG decoding
     module = wrap_model(model, ctx)
 
     plain = run.to_plain()
-    writer = None
-    metrics_file = None
-    if ctx.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        remove_temporaries(run_dir)  # a checkpoint write cut short by a kill
-        writer = SummaryWriter(str(run_dir / "tb"))
-        metrics_file = open(run_dir / "metrics.jsonl", "a")
     total_steps = config.steps if config.steps is not None else 10**12
     deadline = time.monotonic() + 60.0 * config.minutes if config.minutes is not None else math.inf
     losses: list[tuple[int, float]] = []
     step = start_step
     rays = 0
     started = time.perf_counter()
-    bar = tqdm(total=None if config.steps is None else total_steps, initial=start_step,
-               disable=not (config.progress and ctx.is_main), dynamic_ncols=True, desc=f"train {config.preset}")
+    log = _Log(run_dir, config, ctx, start_step, total_steps)
     last_path = checkpoint
     stream = batches.iterate(start_step, total_steps) if step < total_steps else iter(())
     try:
         for step, batch in stream:
-            out = module(batch_to(batch, ctx.device))
-            optimizer.zero_grad(set_to_none=True)
-            out.total.backward()
-            reason = _nonfinite(out.total, model)
-            # one all-reduce: the loss sum, which processes saw a non-finite value, whether any is out of time
-            stats = torch.zeros(2 + ctx.world_size, dtype=torch.float64)
-            stats[0] = float(out.total.detach()) if reason is None else 0.0
-            stats[1] = float(time.monotonic() >= deadline)
-            stats[2 + ctx.rank] = float(reason is not None)
-            stats = reduce_sum(stats, ctx)
+            out, reason, stats = _backward(module, model, optimizer, batch, ctx, deadline)
             bad = [r for r in range(ctx.world_size) if stats[2 + r] > 0]
-            bar.update(1)
+            log.bar.update(1)
             if bad:
                 optimizer.zero_grad(set_to_none=True)
                 where = reason or f"non-finite loss or gradient on process {', '.join(map(str, bad))}"
@@ -336,11 +404,7 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
                                         "or check these scenes")
                 skipped += 1
                 if ctx.is_main:
-                    tqdm.write(f"warning: {message}; batch skipped ({skipped} so far)", file=sys.stderr)
-                    writer.add_scalar("train/skipped_batches", skipped, step)
-                    metrics_file.write(json.dumps({"step": step, "skipped": True, "reason": where,
-                                                   "scenes": batches.scene_ids(step, bad)}) + "\n")
-                    metrics_file.flush()
+                    log.skipped(step, message, where, skipped, batches.scene_ids(step, bad))
                 if skipped > config.max_skipped:
                     raise TrainingError(f"{message}; more than {config.max_skipped} batches skipped for non-finite "
                                         "values, stopping; lower --lr")
@@ -352,26 +416,10 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
                 loss = float(stats[0]) / ctx.world_size  # the mean over the global batch
                 losses.append((step, loss))
                 rays += out.num_rays * ctx.world_size
-                elapsed = time.perf_counter() - started
                 if ctx.is_main and (step % config.log_every == 0 or step == total_steps):
-                    rate = rays / max(elapsed, 1e-9)
-                    bar.set_postfix(loss=f"{loss:.4g}", psnr=f"{out.terms.get('psnr', 0):.2f}", rays_s=f"{rate:.0f}")
-                    writer.add_scalar("train/loss", loss, step)
-                    for name, value in out.terms.items():
-                        writer.add_scalar(f"train/{name}", value, step)
-                    writer.add_scalar("train/rays_per_second", rate, step)
-                    writer.add_scalar("train/lr", base_lrs[0] * scale, step)
-                    metrics_file.write(json.dumps({"step": step, "loss": loss, **out.terms, "rays_per_second": rate,
-                                                   "lr": base_lrs[0] * scale}) + "\n")
-                    metrics_file.flush()
+                    log.step(step, loss, out.terms, rays / max(time.perf_counter() - started, 1e-9), base_lrs[0] * scale)
             if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
-                # the model's own image (shape models), else the input | render | truth grid
-                grid = model.preview(val_split if val_split is not None else train_split, preview_autodecode)
-                if grid is None:
-                    grid = _image_grid(model, val_cache, train_cache, config)
-                model.train()
-                if grid is not None:
-                    writer.add_image("val/input_render_truth", grid, step)
+                _preview(model, data, config, log, step)
             if config.checkpoint_every > 0 and step % config.checkpoint_every == 0:
                 last_path = _checkpoint(run_dir, step, model, optimizer, ctx, plain, config, skipped)
             if stats[1] > 0:  # --minutes: every process stops after the same step
@@ -381,15 +429,22 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
     finally:
         if hasattr(stream, "close"):
             stream.close()  # stops loader workers
-        bar.close()
-        if writer is not None:
-            writer.close()
-        if metrics_file is not None:
-            metrics_file.close()
+        log.close()
     seconds = time.perf_counter() - started
     done = step - start_step
     return TrainResult(run_dir, step, losses, seconds, rays / max(seconds, 1e-9), done / max(seconds, 1e-9), last_path,
                        skipped, model, ctx.is_main)
+
+
+def _preview(model: SceneModel, data: _Data, config: TrainConfig, log: _Log, step: int) -> None:
+    """The TensorBoard image of ``step``: the model's own (shape models), else input | render | truth rows."""
+    grid = model.preview(data.val if data.val is not None else data.train, preview_autodecode)
+    if grid is None:
+        grid = _image_grid(model, data.val_cache, data.train_cache, config)
+    model.train()
+    if grid is not None:
+        assert log.writer is not None
+        log.writer.add_image("val/input_render_truth", grid, step)
 
 
 def _checkpoint(run_dir: Path, step: int, model: SceneModel, optimizer: torch.optim.Optimizer, ctx: DistContext,

@@ -43,12 +43,6 @@ def rotation_x(angle: float) -> Mat3:
     return ((1.0, 0.0, 0.0), (0.0, c, -s), (0.0, s, c))
 
 
-def matmul3(a: Mat3, b: Mat3) -> Mat3:
-    """Product of two 3x3 rotations given as nested tuples."""
-    out = np.asarray(a, dtype=np.float64) @ np.asarray(b, dtype=np.float64)
-    return tuple(tuple(float(v) for v in row) for row in out)  # type: ignore[return-value]
-
-
 #: Rotation whose local +y axis is world +z (capped cylinders lying along z, e.g. car wheels).
 AXIS_Y_TO_Z: Mat3 = ((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), (0.0, 1.0, 0.0))
 #: Rotation whose local +y axis is world +x.
@@ -486,11 +480,6 @@ def _sdf_columns(packed: PackedScene, points: Tensor) -> Tensor:
         w = points[None] - packed.sph_centre[:, None]
         rows.append(w.norm(dim=-1) - packed.sph_radius[:, None])
     return torch.cat(rows, dim=0)
-
-
-def primitive_sdf(packed: PackedScene, points: Float[Tensor, "point 3"]) -> Float[Tensor, "point prim"]:
-    """Exact signed distance of every point to every primitive (columns in global primitive order)."""
-    return _sdf_columns(packed, points).T
 
 
 def packed_sdf(packed: PackedScene, points: Float[Tensor, "point 3"], chunk: int = 16384) -> Float[Tensor, " point"]:

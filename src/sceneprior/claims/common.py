@@ -226,12 +226,12 @@ def run_claim(config: ClaimConfig) -> ClaimReport:
 def _runner(name: str) -> Callable[[ClaimConfig, Path], ClaimReport]:
     import importlib
 
-    module, function = {"pose": ("claims_generalisation", "claim_pose"),
-                        "ood-input": ("claims_generalisation", "claim_ood_input"),
-                        "resolution": ("claims_rendering", "claim_resolution"),
-                        "lfn-prior": ("claims_rendering", "claim_lfn_prior"),
-                        "interpolation": ("claims_latent", "claim_interpolation"),
-                        "parts": ("claims_latent", "claim_parts")}[name]
+    module, function = {"pose": ("generalisation", "claim_pose"),
+                        "ood-input": ("generalisation", "claim_ood_input"),
+                        "resolution": ("rendering", "claim_resolution"),
+                        "lfn-prior": ("rendering", "claim_lfn_prior"),
+                        "interpolation": ("latent", "claim_interpolation"),
+                        "parts": ("latent", "claim_parts")}[name]
     return getattr(importlib.import_module(f"{__package__}.{module}"), function)
 
 
@@ -248,11 +248,12 @@ def infer_latent(model, images: Tensor, cam2world: Tensor, intrinsics: Tensor, m
                  seed: int):
     """The latent of one scene from its observed views ((view, 3, H, W), (view, 4, 4), (view, 3, 3)) and the
     inference result (losses, seconds). Auto-decoding starts at the mean training latent (auto-decoders) or zeros."""
+    from ..data.types import PosedViews
     from ..inference import InferenceConfig, infer
 
     init = "mean" if model.latents is not None else "zeros"
     config = InferenceConfig(mode=mode, steps=steps, init=init, rays_per_step=rays, seed=seed)  # type: ignore[arg-type]
-    result = infer(model, (images[None].float(), cam2world[None].float(), intrinsics[None].float()), config)
+    result = infer(model, PosedViews(images[None].float(), cam2world[None].float(), intrinsics[None].float()), config)
     return result.latent, result
 
 

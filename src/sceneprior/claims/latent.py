@@ -1,5 +1,5 @@
 """Claims about the latent space and the learned features: ``interpolation`` (latent interpolation gives plausible
-intermediate objects) and ``parts`` (the prior's features segment parts from a handful of labels). See :mod:`.claims`."""
+intermediate objects) and ``parts`` (the prior's features segment parts from a handful of labels). See :mod:`.common`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..geometry import get_rays, project, unproject_depth
 from ..inference.preprocess import non_white
 from ..models import SRN
 from ..models.base import SceneLatent
-from .claims import (
+from .common import (
     ClaimConfig,
     ClaimReport,
     describe_model,

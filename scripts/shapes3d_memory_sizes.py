@@ -1,5 +1,5 @@
 """Training-step memory of the ConvONet feature structures at three sizes, on one room (untrained weights:
-the measure does not depend on them). Run: .venv/bin/python results/shapes3d_rooms/memory_sizes.py data/rooms150
+the measure does not depend on them). Run: .venv/bin/python scripts/shapes3d_memory_sizes.py data/rooms150
 
 For each: latent floats per scene, network parameters, and the bytes autograd saves for the backward pass of
 one training loss on one scene (3000 input points, 2048 queries) -- training.memory.saved_activation_bytes,

@@ -1,7 +1,7 @@
 """Training-ray PSNR of the 2-hour pixelNeRF run (mean over full 100-step bins) and its learning rate, from
 metrics.jsonl: the whole run, and its last 680 steps annealed vs the same steps at the constant rate (ablation).
 
-Run from the repo root: python results/quality/pixelnerf_cpu3/plot_training.py ANNEALED.jsonl CONSTANT.jsonl OUT.png
+Run from the repo root: python scripts/pixelnerf_cpu3_plot_training.py ANNEALED.jsonl CONSTANT.jsonl OUT.png
 """
 
 import json

@@ -1,5 +1,5 @@
 """Claims about generalisation: ``pose`` (the 2D baseline breaks on unseen camera poses) and ``ood-input``
-(an encoder breaks on out-of-distribution inputs, auto-decoding degrades gracefully). See :mod:`.claims`."""
+(an encoder breaks on out-of-distribution inputs, auto-decoding degrades gracefully). See :mod:`.common`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .claims import (
+from .common import (
     ClaimConfig,
     ClaimReport,
     describe_model,

@@ -1,5 +1,5 @@
 """Claims about rendering: ``resolution`` (an auto-decoded SRN renders at 2x / 4x its training resolution) and
-``lfn-prior`` (a light field fitted to a few views without a prior is wrong at held-out views). See :mod:`.claims`."""
+``lfn-prior`` (a light field fitted to a few views without a prior is wrong at held-out views). See :mod:`.common`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..geometry import scale_intrinsics
-from .claims import (
+from .common import (
     ClaimConfig,
     ClaimReport,
     describe_model,

@@ -1,6 +1,6 @@
 """Training-ray PSNR of the pixelNeRF CPU runs against steps (mean over full 100-step bins), from their metrics.jsonl.
 
-Run from the repo root: python results/quality/pixelnerf_cpu2/plot_training.py RUN_OLD RUN_NEW VIEW_ABLATION OUT.png
+Run from the repo root: python scripts/pixelnerf_cpu2_plot_training.py RUN_OLD RUN_NEW VIEW_ABLATION OUT.png
 """
 
 import json
