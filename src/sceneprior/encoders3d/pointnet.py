@@ -23,6 +23,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..fields import ResnetBlockFC
 from ..representations.features import (
     GROUND_PLANE,
     TRIPLANE,
@@ -34,7 +35,6 @@ from ..representations.features import (
     scatter_max_gather,
     scatter_mean,
 )
-from ..representations.layers import ResnetBlockFC
 from .unet import UNet2D, UNet2DConfig, UNet3D, UNet3DConfig
 
 

@@ -216,19 +216,31 @@ class ConditionedField(nn.Module):
 
 
 class ResnetBlockFC(nn.Module):
-    """``x + fc_1(relu(fc_0(relu(x))))`` with ``fc_1`` zero-initialised (pixelNeRF, Occupancy Networks)."""
+    """Fully connected ResNet block ``x_s + fc_1(relu(fc_0(relu(x))))`` (pixelNeRF, Occupancy Networks /
+    ConvONet ``ResnetBlockFC``), the one copy for fields, decoders and point encoders.
 
-    def __init__(self, width: int) -> None:
+    The hidden width defaults to ``min(size_in, size_out)``; the skip ``x_s`` is ``x``, or a bias-free linear map
+    when the widths differ; ``fc_1`` starts at zero so that every block starts as the identity (or a linear
+    skip). ``init="pixelnerf"`` also draws ``fc_0`` kaiming-normal (fan-in) and zeroes both biases, as pixelNeRF
+    does; ``"default"`` keeps PyTorch's linear init otherwise (ONet / ConvONet)."""
+
+    def __init__(self, size_in: int, size_out: int | None = None, size_hidden: int | None = None,
+                 init: Literal["default", "pixelnerf"] = "default") -> None:
         super().__init__()
-        self.fc_0 = nn.Linear(width, width)
-        self.fc_1 = nn.Linear(width, width)
-        nn.init.kaiming_normal_(self.fc_0.weight, a=0.0, mode="fan_in")
-        nn.init.zeros_(self.fc_0.bias)
+        size_out = size_in if size_out is None else size_out
+        size_hidden = min(size_in, size_out) if size_hidden is None else size_hidden
+        self.fc_0 = nn.Linear(size_in, size_hidden)
+        self.fc_1 = nn.Linear(size_hidden, size_out)
+        self.shortcut = None if size_in == size_out else nn.Linear(size_in, size_out, bias=False)
+        if init == "pixelnerf":
+            nn.init.kaiming_normal_(self.fc_0.weight, a=0.0, mode="fan_in")
+            nn.init.zeros_(self.fc_0.bias)
+            nn.init.zeros_(self.fc_1.bias)
         nn.init.zeros_(self.fc_1.weight)
-        nn.init.zeros_(self.fc_1.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.fc_1(torch.relu(self.fc_0(torch.relu(x))))
+    def forward(self, x: Float[Tensor, "*batch channel_in"]) -> Float[Tensor, "*batch channel_out"]:
+        dx = self.fc_1(torch.relu(self.fc_0(torch.relu(x))))
+        return (x if self.shortcut is None else self.shortcut(x)) + dx
 
 
 class ResnetFCField(nn.Module):
@@ -263,7 +275,7 @@ class ResnetFCField(nn.Module):
         self.combine = combine
         self.density_activation = density_activation
         self.lin_in = nn.Linear(d_in, width)
-        self.blocks = nn.ModuleList(ResnetBlockFC(width) for _ in range(n_blocks))
+        self.blocks = nn.ModuleList(ResnetBlockFC(width, init="pixelnerf") for _ in range(n_blocks))
         n_lin_z = min(combine_layer, n_blocks) if feature_dim > 0 else 0
         self.lin_z = nn.ModuleList(nn.Linear(feature_dim, width) for _ in range(n_lin_z))
         self.lin_out = nn.Linear(width, 4)

@@ -16,12 +16,12 @@ from .features import (
     scatter_max_gather,
     scatter_mean,
 )
-from .layers import ConditionalNorm, ConditionalResnetBlock, ResnetBlockFC
+from .layers import ConditionalNorm, ConditionalResnetBlock
 from .voxel import VoxelDecoder, VoxelDecoderConfig
 
 __all__ = [
     "GROUND_PLANE", "PLANE_AXES", "TRIPLANE", "Bounds", "Conditioning", "ConditionalNorm", "ConditionalResnetBlock",
     "FeatureGrid", "FeaturePlanes", "GlobalDecoder", "GlobalDecoderConfig", "LocalDecoder", "LocalDecoderConfig",
-    "LocalFeatures", "ResnetBlockFC", "VoxelDecoder", "VoxelDecoderConfig", "cell_index", "plane_coordinates",
+    "LocalFeatures", "VoxelDecoder", "VoxelDecoderConfig", "cell_index", "plane_coordinates",
     "scatter_max_gather", "scatter_mean",
 ]

@@ -32,8 +32,9 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from ..errors import ConfigError
+from ..fields import ResnetBlockFC
 from .features import FeatureGrid, FeaturePlanes
-from .layers import ConditionalNorm, ConditionalResnetBlock, ResnetBlockFC
+from .layers import ConditionalNorm, ConditionalResnetBlock
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,11 @@
-"""Small building blocks shared by the 3D encoders and decoders (Occupancy Networks / ConvONet style)."""
+"""Small building blocks of the 3D decoders (Occupancy Networks / ConvONet style): conditional normalisation and
+the conditional ResNet block. The plain ResNet block is :class:`sceneprior.fields.ResnetBlockFC`."""
 
 from __future__ import annotations
 
 import torch
 from jaxtyping import Float
 from torch import Tensor, nn
-
-
-class ResnetBlockFC(nn.Module):
-    """Fully connected ResNet block: ``x_s + fc_1(relu(fc_0(relu(x))))`` (ONet / ConvONet ``ResnetBlockFC``).
-
-    The hidden width defaults to ``min(size_in, size_out)``; the skip is a bias-free linear map when the
-    widths differ; ``fc_1`` starts at zero so that every block starts as the identity (or a linear skip).
-    """
-
-    def __init__(self, size_in: int, size_out: int | None = None, size_hidden: int | None = None) -> None:
-        super().__init__()
-        size_out = size_in if size_out is None else size_out
-        size_hidden = min(size_in, size_out) if size_hidden is None else size_hidden
-        self.fc_0 = nn.Linear(size_in, size_hidden)
-        self.fc_1 = nn.Linear(size_hidden, size_out)
-        self.shortcut = None if size_in == size_out else nn.Linear(size_in, size_out, bias=False)
-        nn.init.zeros_(self.fc_1.weight)
-
-    def forward(self, x: Float[Tensor, "*batch channel_in"]) -> Float[Tensor, "*batch channel_out"]:
-        dx = self.fc_1(torch.relu(self.fc_0(torch.relu(x))))
-        x_s = x if self.shortcut is None else self.shortcut(x)
-        return x_s + dx
 
 
 class ConditionalNorm(nn.Module):
