@@ -221,18 +221,18 @@ class ResnetBlockFC(nn.Module):
 
     The hidden width defaults to ``min(size_in, size_out)``; the skip ``x_s`` is ``x``, or a bias-free linear map
     when the widths differ; ``fc_1`` starts at zero so that every block starts as the identity (or a linear
-    skip). ``init="pixelnerf"`` also draws ``fc_0`` kaiming-normal (fan-in) and zeroes both biases, as pixelNeRF
-    does; ``"default"`` keeps PyTorch's linear init otherwise (ONet / ConvONet)."""
+    skip). ``init="kaiming"`` also draws ``fc_0`` kaiming-normal (fan-in) and zeroes both biases (pixelNeRF);
+    ``"torch"`` keeps PyTorch's linear init otherwise (ONet / ConvONet)."""
 
     def __init__(self, size_in: int, size_out: int | None = None, size_hidden: int | None = None,
-                 init: Literal["default", "pixelnerf"] = "default") -> None:
+                 init: Literal["torch", "kaiming"] = "torch") -> None:
         super().__init__()
         size_out = size_in if size_out is None else size_out
         size_hidden = min(size_in, size_out) if size_hidden is None else size_hidden
         self.fc_0 = nn.Linear(size_in, size_hidden)
         self.fc_1 = nn.Linear(size_hidden, size_out)
         self.shortcut = None if size_in == size_out else nn.Linear(size_in, size_out, bias=False)
-        if init == "pixelnerf":
+        if init == "kaiming":
             nn.init.kaiming_normal_(self.fc_0.weight, a=0.0, mode="fan_in")
             nn.init.zeros_(self.fc_0.bias)
             nn.init.zeros_(self.fc_1.bias)
@@ -275,7 +275,7 @@ class ResnetFCField(nn.Module):
         self.combine = combine
         self.density_activation = density_activation
         self.lin_in = nn.Linear(d_in, width)
-        self.blocks = nn.ModuleList(ResnetBlockFC(width, init="pixelnerf") for _ in range(n_blocks))
+        self.blocks = nn.ModuleList(ResnetBlockFC(width, init="kaiming") for _ in range(n_blocks))
         n_lin_z = min(combine_layer, n_blocks) if feature_dim > 0 else 0
         self.lin_z = nn.ModuleList(nn.Linear(feature_dim, width) for _ in range(n_lin_z))
         self.lin_out = nn.Linear(width, 4)
