@@ -7,6 +7,7 @@ three channels, palette images are expanded, 16-bit images are scaled by 1/65535
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -20,7 +21,29 @@ MAX_PIXELS = 64_000_000
 Image.MAX_IMAGE_PIXELS = None  # we apply our own limit with a clearer message
 
 
-def _open(path: Path) -> Image.Image:
+def check_pixels(width: int, height: int, where: str | Path | None, max_pixels: int = MAX_PIXELS,
+                 min_side: int = 1, advice: str = "") -> None:
+    """Refuse an image by the size its header declares (one line naming ``where``)."""
+    if width * height > max_pixels:
+        raise DataError(where, f"image is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the limit of "
+                        f"{max_pixels / 1e6:.0f}{advice}")
+    if width < 1 or height < 1:
+        raise DataError(where, f"image has no pixels ({width}x{height})")
+    if min(width, height) < min_side:
+        raise DataError(where, f"image is {width}x{height} pixels, too small (at least {min_side} per side)")
+
+
+def open_image(path: str | Path, max_pixels: int = MAX_PIXELS, min_side: int = 1, formats: tuple[str, ...] | None = None,
+               max_side: int | None = None, advice: str = "") -> Image.Image:
+    """The one way an image file enters sceneprior: open it lazily, check its format and the pixel count its header
+    declares, and only then decode it (decompression bombs cost nothing). Everything that reads an image file
+    (datasets, ``data check``, ``reconstruct``, the demo, the API) goes through here.
+
+    With ``max_side``, an image whose longest side is larger is decoded at a reduced scale where the format allows
+    (JPEG) and reduced by an integer factor right after decoding, before any conversion, so the peak memory is the
+    decoded image itself (at most ``max_pixels`` x 4 bytes) and everything downstream works on at most
+    ``max_side`` pixels per side. Errors are one-line :class:`DataError` naming ``path``."""
+    path = Path(path)
     try:
         if path.stat().st_size == 0:
             raise DataError(path, "file is empty (0 bytes)")
@@ -33,16 +56,47 @@ def _open(path: Path) -> Image.Image:
         raise DataError(path, "not a readable image (unknown or corrupt format)") from None
     except OSError as exc:
         raise DataError(path, f"cannot open image ({exc.strerror or exc})") from None
+    except (SyntaxError, ValueError, struct.error) as exc:
+        raise DataError(path, f"not a readable image ({exc})") from None
+    if formats is not None and image.format not in formats:
+        image.close()
+        raise DataError(path, f"{image.format} images are not accepted (expected {' or '.join(formats)})")
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise DataError(path, f"image is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the limit of {MAX_PIXELS / 1e6:.0f}")
-    if width < 1 or height < 1:
-        raise DataError(path, f"image has no pixels ({width}x{height})")
+    check_pixels(width, height, path, max_pixels, min_side, advice)
     try:
+        if max_side is not None and max(width, height) > max_side and image.format == "JPEG":
+            image.draft(image.mode, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale, still >= max_side
         image.load()
-    except (OSError, SyntaxError, ValueError) as exc:
+        if max_side is not None and max(image.size) > max_side:
+            factor = -(-max(image.size) // max_side)
+            if image.mode in ("LA", "RGBA"):
+                image = _reduce_in_bands(image, factor)
+            elif image.mode in ("L", "RGB", "I", "F"):
+                image = image.reduce(factor)  # box average, in place of a full-size float copy
+            else:  # palette, bilevel, 16-bit: nearest pixels (no averaging in these modes)
+                image = image.resize((max(1, image.width // factor), max(1, image.height // factor)),
+                                     Image.Resampling.NEAREST)
+    except DataError:
+        raise
+    except (OSError, SyntaxError, ValueError, struct.error, MemoryError) as exc:
         raise DataError(path, f"truncated or corrupt image data ({exc})") from None
     return image
+
+
+def _reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
+    """``image.reduce(factor)`` for images with alpha, a band of rows at a time: Pillow reduces those through a
+    premultiplied full-size copy, which would double the peak memory of a large photo."""
+    width, height = image.size
+    out = Image.new(image.mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * 64
+    for top in range(0, height, rows):
+        band = image.crop((0, top, width, min(height, top + rows)))
+        out.paste(band.reduce(factor), (0, top // factor))
+    return out
+
+
+def _open(path: Path) -> Image.Image:
+    return open_image(path)
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -57,7 +111,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise DataError(path, f"not a readable image ({exc})") from None
 
 
-def _to_float(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+def to_float(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """Convert any PIL mode to (rgb float32 HxWx3 in [0,1], alpha HxW or None)."""
     mode = image.mode
     if mode == "P":
@@ -87,7 +141,7 @@ def _to_float(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
 def read_rgb(path: str | Path, background: float = 1.0) -> np.ndarray:
     """An image as float32 HxWx3 in [0, 1]; transparent pixels are composited on ``background`` (white)."""
     path = Path(path)
-    rgb, alpha = _to_float(_open(path))
+    rgb, alpha = to_float(_open(path))
     if alpha is not None:
         rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
     return np.ascontiguousarray(rgb, dtype=np.float32)
@@ -96,7 +150,7 @@ def read_rgb(path: str | Path, background: float = 1.0) -> np.ndarray:
 def read_rgba(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(rgb HxWx3, alpha HxW or None), both float32 in [0, 1], without compositing."""
     path = Path(path)
-    return _to_float(_open(path))
+    return to_float(_open(path))
 
 
 def read_gray16(path: str | Path) -> np.ndarray:

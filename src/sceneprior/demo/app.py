@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -78,8 +79,10 @@ class DemoSession:
                 result = write_reconstruction(rec, out, config)
                 for old in sorted(self.root.glob("run*"))[: -self.keep]:  # bounded disk use on a long-running server
                     shutil.rmtree(old, ignore_errors=True)
-        except SceneError as exc:
-            raise gr.Error(_one_line(exc, path)) from None
+        except SceneError as exc:  # the page shows the line; the server's log gets it once, not a traceback
+            message = _one_line(exc, path)
+            print(f"rejected upload {Path(path).name}: {message}", file=sys.stderr, flush=True)
+            raise gr.Error(message, print_exception=False) from None
         mesh = str(out / "mesh.glb") if "mesh" in result.files else None
         first = result.views[0]
         near_far = result.depth_range

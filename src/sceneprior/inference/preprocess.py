@@ -23,7 +23,7 @@ from PIL import Image
 from scipy import ndimage
 from torch import Tensor
 
-from ..data.image_io import read_rgba
+from ..data.image_io import check_pixels, open_image, to_float
 from ..errors import ConfigError, DataError
 
 #: what an input image may be: a file, an HxWx3 / HxWx4 array (uint8 or float in [0, 1]), a PIL image or a tensor
@@ -47,6 +47,11 @@ MAX_INPUT_PIXELS = 40_000_000
 MIN_INPUT_SIDE = 16
 #: Input files larger than this many bytes are refused.
 MAX_INPUT_BYTES = 50 * 1024 * 1024
+#: Formats accepted as photos (checked from the header, before decoding).
+INPUT_FORMATS = ("PNG", "JPEG", "WEBP")
+#: Photos with a longer side are reduced by an integer factor while decoding: the model sees at most a few hundred
+#: pixels of the crop, and every array after decoding stays small (see results/bomb_memory.md).
+WORK_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -80,27 +85,31 @@ class PreprocessResult:
     mask_source: str  # "alpha" or "background"
 
 
-def load_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(rgb HxWx3, alpha HxW or None) in [0, 1], after checking the file size and the pixel count from the
-    header (so huge images are refused before they are decoded). Errors are one-line :class:`DataError`."""
+def load_image(path: str | Path, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rgb HxWx3, alpha HxW or None) in [0, 1] of a photo, after checking the file size, its format and the
+    pixel count its header declares (:func:`sceneprior.data.image_io.open_image`: huge images are refused before
+    anything is decoded). The EXIF orientation is read after that check (a PNG keeps EXIF after its pixels, so
+    reading it first would decode the whole image). ``max_side`` (default :data:`WORK_SIDE`) reduces larger photos
+    by an integer factor while decoding, so memory stays bounded whatever the photo; ``max_side=0`` keeps every
+    pixel. Errors are one-line :class:`DataError`."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read ({exc.strerror or exc})") from None
     if path.is_dir():
         raise DataError(path, "is a directory, expected an image file")
-    size = path.stat().st_size
-    if size == 0:
-        raise DataError(path, "file is empty (0 bytes)")
     if size > MAX_INPUT_BYTES:
         raise DataError(path, f"file is {size / 2**20:.0f} MB, over the limit of {MAX_INPUT_BYTES / 2**20:.0f} MB")
+    image = open_image(path, MAX_INPUT_PIXELS, MIN_INPUT_SIDE, INPUT_FORMATS,
+                       max_side=WORK_SIDE if max_side is None else (max_side or None), advice="; downscale it first")
     try:
-        with Image.open(path) as probe:
-            width, height = probe.size
-            orientation = probe.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - PIL raises many types for non-images
-        raise DataError(path, "not a readable image (expected PNG or JPEG)") from None
-    check_size(width, height, path)
-    rgb, alpha = read_rgba(path)
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the orientation
+        orientation = 1
+    rgb, alpha = to_float(image)
     if orientation in (2, 3, 4, 5, 6, 7, 8):  # camera photos stored sideways: turn them as viewers do
         rgb = _orient(rgb, orientation)
         alpha = None if alpha is None else _orient(alpha, orientation)
@@ -116,11 +125,7 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def check_size(width: int, height: int, where: str | Path | None = None) -> None:
-    if width * height > MAX_INPUT_PIXELS:
-        raise DataError(where, f"image is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the limit of "
-                        f"{MAX_INPUT_PIXELS / 1e6:.0f}; downscale it first")
-    if min(width, height) < MIN_INPUT_SIDE:
-        raise DataError(where, f"image is {width}x{height} pixels, too small (at least {MIN_INPUT_SIDE} per side)")
+    check_pixels(width, height, where, MAX_INPUT_PIXELS, MIN_INPUT_SIDE, "; downscale it first")
 
 
 def object_mask(

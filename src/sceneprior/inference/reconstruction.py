@@ -20,6 +20,7 @@ from jaxtyping import Float
 from PIL import Image
 from torch import Tensor
 
+from ..data.image_io import image_size
 from ..data.types import PosedViews
 from ..errors import ConfigError
 from ..geometry import crop_intrinsics, orbit, scale_intrinsics, unproject_depth
@@ -255,6 +256,9 @@ def reconstruct(
         prepared.append(result)
         cams = torch.as_tensor(np.asarray(cam2world), dtype=torch.float32).reshape(-1, 4, 4)
         Kin = prior.intrinsics(width) if K is None else torch.as_tensor(np.asarray(K), dtype=torch.float32).reshape(-1, 3, 3)[0]
+        if K is not None and isinstance(items[0], (str, Path)):  # K is in the file's pixels; load_image may reduce
+            scale = max(height, width) / max(image_size(items[0]))
+            Kin = scale_intrinsics(Kin, scale, scale)
         if cams.shape[0] != 1:
             raise ConfigError(f"1 image but {cams.shape[0]} cameras")
         # the camera of the cropped input is the photo's, zoomed and shifted (crop_intrinsics); mapped back to the
