@@ -75,7 +75,8 @@ def test_index_html_references_every_file_and_inlines_the_mesh(reconstruction):
     out, _ = reconstruction
     page = (out / "index.html").read_text()
     referenced = set(re.findall(r"(?:src|href)='([^']+)'", page))
-    written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {"index.html", "summary.json"}
+    written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {"index.html", "summary.json",
+                                                                                   ".sceneprior-outputs.json"}
     assert written <= referenced, written - referenced
     assert all((out / ref).is_file() for ref in referenced)
     assert "http://" not in page and "https://" not in page  # works offline: nothing fetched from elsewhere
@@ -160,7 +161,7 @@ def test_refuses_to_replace_a_folder_that_is_not_a_reconstruction(tiny_run, tmp_
     out.mkdir()
     (out / "thesis.tex").write_text("x")
     assert main(["reconstruct", "--model", str(tiny_run), "--out", str(out)]) != 0
-    assert "not an earlier reconstruction" in capsys.readouterr().err
+    assert "was not written by sceneprior" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
 
 

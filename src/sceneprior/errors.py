@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -33,3 +34,17 @@ class ConfigError(SceneError):
 
 class TrainingError(SceneError):
     """Training cannot go on (e.g. a non-finite loss or gradient with ``--on-nonfinite stop``)."""
+
+
+class WriteError(SceneError):
+    """A file or folder cannot be written (disk full, read-only, no permission): ``"<path>: cannot write (<reason>)"``."""
+
+    def __init__(self, path: str | Path, error: OSError | str) -> None:
+        self.path = Path(path)
+        reason = error if isinstance(error, str) else (error.strerror or str(error))
+        hint = ""
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            hint = "; free some space or write elsewhere"
+        elif isinstance(error, OSError) and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            hint = "; write elsewhere"
+        super().__init__(printable(f"{path}: cannot write ({reason}){hint}"))

@@ -6,13 +6,18 @@ frames, white where there is no surface), ``normals/normals_NNN.png`` (world-spa
 unknown), ``turntable.mp4`` and ``turntable.gif`` (the views, with a thin bar showing the turn), ``mesh.ply`` and
 ``mesh.glb`` (vertex colours), ``index.html`` and ``summary.json`` (files, timings, notes, camera).
 
-Everything is written into a hidden temporary sibling folder that is renamed to the output folder at the end, so
-a failed or interrupted run never leaves a half-written folder that looks complete. An existing output folder is
-replaced only if it holds a ``summary.json`` of an earlier reconstruction.
+Nothing a user made is deleted or overwritten. Every output folder holds a manifest, ``.sceneprior-outputs.json``,
+listing each file we wrote with its SHA-256. A new folder is written into a hidden temporary sibling that is
+renamed at the end, so a failed or interrupted run leaves nothing. An existing folder is used only if it is empty
+or holds our manifest; then the new files are written into a hidden temporary folder inside it and moved into
+place, our earlier files that the new run does not write are removed, and files we did not write (a user's notes
+next to the outputs) are kept. Before anything is touched, a file of ours that changed since we wrote it, or a
+file of someone else's where an output must go, stops the run with one line naming it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,13 +28,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.image_io import to_uint8, write_png
-from ..errors import ConfigError, SceneError
+from ..data.image_io import atomic_write_bytes, to_uint8, write_png
+from ..errors import ConfigError, SceneError, WriteError
 
 if TYPE_CHECKING:
     from ..api import Reconstruction, RenderedView
 
 SUMMARY = "summary.json"
+#: the list of files we wrote into an output folder, with their SHA-256 (see the module doc)
+MANIFEST = ".sceneprior-outputs.json"
+MANIFEST_FORMAT = "sceneprior-outputs-1"
+#: hidden work folders of a run in progress inside an existing output folder
+TMP_PREFIX = ".sceneprior-tmp-"
 
 
 @dataclass(frozen=True)
@@ -109,13 +119,70 @@ def write_videos(frames: list[np.ndarray], out_dir: Path, fps: int) -> list[str]
     return ["turntable.mp4", "turntable.gif"]
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_manifest(out_dir: Path) -> dict[str, str]:
+    """The files (relative path -> SHA-256) our manifest in ``out_dir`` lists; entries that would reach outside the
+    folder are ignored (a manifest is never trusted to name other files)."""
+    path = out_dir / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+        files = data["files"] if data.get("format") == MANIFEST_FORMAT else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        files = None
+    if not isinstance(files, dict):
+        raise ConfigError(f"{path}: not a readable sceneprior output manifest; choose another --out")
+    safe = {}
+    for name, digest in files.items():
+        parts = Path(str(name)).parts
+        if parts and not Path(name).is_absolute() and ".." not in parts and isinstance(digest, str):
+            safe[str(Path(*parts))] = digest
+    return safe
+
+
+def _ours(out_dir: Path) -> dict[str, str]:
+    """Our earlier files in ``out_dir`` that are still as we wrote them (relative path -> SHA-256). A listed file
+    that was changed since is an error naming it: it is now the user's."""
+    if not (out_dir / MANIFEST).is_file():
+        return {}
+    ours = {}
+    for name, digest in _read_manifest(out_dir).items():
+        path = out_dir / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ConfigError(f"{path}: replaced by something sceneprior did not write; move it away or choose another --out")
+        if path.is_file():
+            if _sha256(path) != digest:
+                raise ConfigError(f"{path}: changed since sceneprior wrote it; move it away or choose another --out")
+            ours[name] = digest
+    return ours
+
+
+def _visible_entries(out_dir: Path) -> list[Path]:
+    return [p for p in out_dir.iterdir() if not p.name.startswith(TMP_PREFIX)]
+
+
 def prepare_out_dir(out_dir: Path) -> None:
-    """Refuse to replace a folder that is not an earlier reconstruction (checked before any work)."""
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise ConfigError(f"{out_dir}: exists and is not a folder")
-        if any(out_dir.iterdir()) and not (out_dir / SUMMARY).is_file():
-            raise ConfigError(f"{out_dir}: exists and is not an earlier reconstruction (no {SUMMARY}); choose another --out")
+    """Refuse, before any work, an output folder that is neither empty nor one of ours (see the module doc)."""
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise ConfigError(f"{out_dir}: is a dangling symbolic link; choose another --out")
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ConfigError(f"{out_dir}: exists and is not a folder; choose another --out")
+    try:
+        entries = _visible_entries(out_dir)
+    except OSError as exc:
+        raise ConfigError(f"{out_dir}: cannot be read ({exc.strerror or exc})") from None
+    if entries and not (out_dir / MANIFEST).is_file():
+        raise ConfigError(f"{out_dir}: exists, is not empty and was not written by sceneprior (no {MANIFEST}); "
+                          "choose another --out or an empty folder")
+    _ours(out_dir)
 
 
 def write_reconstruction(rec: "Reconstruction", out_dir: str | Path, config: OutputConfig = OutputConfig(),
@@ -123,25 +190,67 @@ def write_reconstruction(rec: "Reconstruction", out_dir: str | Path, config: Out
     """Render and write every output of ``rec`` into ``out_dir`` (see the module doc)."""
     out_dir = Path(out_dir)
     prepare_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     result = OutputResult(out_dir=out_dir, timings=dict(rec.timings))
     say = log or (lambda line: None)
+    fresh = not out_dir.exists()
     try:
-        _write_all(rec, tmp, config, result, say)
-        old = None
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+        if fresh:  # a new folder appears whole: written beside it, renamed at the end
+            parent = out_dir.absolute().parent
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp = parent / f".{out_dir.absolute().name}.tmp-{os.getpid()}"
+        else:  # an existing folder (possibly the current one) is merged into: written inside it, moved into place
+            tmp = out_dir / f"{TMP_PREFIX}{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        tmp.mkdir()
+    except OSError as exc:
+        raise WriteError(exc.filename or out_dir, exc) from None
+    try:
+        try:
+            _write_all(rec, tmp, config, result, say)
+            written = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+            if fresh:
+                _write_manifest(tmp, written, complete=True)
+                os.replace(tmp, out_dir)
+            else:
+                _merge(tmp, out_dir, written)
+        except OSError as exc:
+            raise WriteError(exc.filename or out_dir, exc) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _write_manifest(folder: Path, files: dict[str, str], complete: bool) -> None:
+    data = {"format": MANIFEST_FORMAT, "complete": complete, "files": files,
+            "note": "files sceneprior wrote here; it replaces or removes only these, and only while unchanged"}
+    atomic_write_bytes(folder / MANIFEST, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def _merge(tmp: Path, out_dir: Path, written: dict[str, str]) -> None:
+    """Move the files of ``tmp`` into ``out_dir``, which holds our manifest or nothing (see the module doc)."""
+    ours = _ours(out_dir)
+    for name in written:  # every check before anything is touched
+        target = out_dir / name
+        if (target.exists() or target.is_symlink()) and name not in ours:
+            raise ConfigError(f"{target}: already exists and was not written by sceneprior; move it away or choose "
+                              "another --out")
+        for parent in Path(name).parents:
+            if str(parent) != "." and (out_dir / parent).exists() and not (out_dir / parent).is_dir():
+                raise ConfigError(f"{out_dir / parent}: is in the way of the outputs (not a folder); move it away or "
+                                  "choose another --out")
+    # the manifest lists old and new while files move, so an interrupted run leaves nothing it cannot clean up
+    _write_manifest(out_dir, {**ours, **written}, complete=False)
+    for name in ours.keys() - written.keys():
+        (out_dir / name).unlink(missing_ok=True)
+    for name in written:
+        target = out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / name, target)
+    for name in ours.keys() - written.keys():  # folders we emptied (views/ of a run with more views ...)
+        for parent in Path(name).parents:
+            if str(parent) != "." and (out_dir / parent).is_dir() and not any((out_dir / parent).iterdir()):
+                (out_dir / parent).rmdir()
+    _write_manifest(out_dir, written, complete=True)
 
 
 def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: OutputResult, say) -> None:  # noqa: ANN001
