@@ -140,7 +140,7 @@ def main() -> int:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         increase = result["after_mb"] - result["before_mb"]
         rows.append((name, size_mb, declared, increase, result["before_mb"], result["outcome"]))
-        print(f"{name}: {size_mb:.2f} MB file, {declared[0]}x{declared[1]}: peak +{increase:.0f} MB -> {result['outcome']}")
+        print(f"{name}: {size_mb:.2f} MB file, {declared[0]}x{declared[1]}: peak +{increase:.1f} MB -> {result['outcome']}")
     worst = max(r[3] for r in rows)
     load = os.getloadavg()
     lines = [
@@ -159,7 +159,7 @@ def main() -> int:
         "| --- | ---: | --- | ---: | ---: | --- |",
     ]
     for name, size_mb, declared, increase, before, outcome in rows:
-        lines.append(f"| {name} | {size_mb:.2f} | {declared[0]}x{declared[1]} | {increase:.0f} | {before:.0f} | {outcome.replace('|', '/')} |")
+        lines.append(f"| {name} | {size_mb:.2f} | {declared[0]}x{declared[1]} | {increase:.1f} | {before:.0f} | {outcome.replace('|', '/')} |")
     lines += ["", f"Largest increase: {worst:.0f} MB (limit {LIMIT_MB} MB): {'PASS' if worst < LIMIT_MB else 'FAIL'}.", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
