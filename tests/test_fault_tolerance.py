@@ -109,8 +109,9 @@ def test_checkpoints_hold_the_state_and_never_unpickle(toy_data, tmp_path, monke
     torch.save({"weights": torch.zeros(2)}, tmp_path / "torch_save.pt")  # a torch.save zip archive: refused too
     with pytest.raises(ConfigError, match="not a readable checkpoint"):
         load_checkpoint(tmp_path / "torch_save.pt")
-    with pytest.raises(ConfigError):  # --resume picks the newest file, the pickle, and refuses it
-        train(tmp_path / "run", _config(toy_data, 12), resume=True)
+    # --resume refuses the newest file, the pickle (never unpickled), sets it aside and continues from step 2
+    assert train(tmp_path / "run", _config(toy_data, 4), resume=True).step == 4
+    assert (tmp_path / "run" / "checkpoints" / "step_00000009.safetensors.damaged").is_file()
     assert not (tmp_path / "pwned_by_pickle").exists()
 
 

@@ -1,12 +1,19 @@
 """Checkpoints as safetensors (never pickle): model state, optimiser state flattened into tensors (its
 non-tensor parts as JSON metadata), the step, RNG states, and the run config as JSON. Written atomically
 (temporary file + ``os.replace``); the last ``keep`` are kept. Written by :mod:`sceneprior.training`, read by it
-(resume) and by :mod:`sceneprior.inference` (loading a model), so it sits below both."""
+(resume) and by :mod:`sceneprior.inference` (loading a model), so it sits below both.
+
+Each file stores the SHA-256 of its tensors (names, dtypes, shapes and bytes; metadata key ``sceneprior_sha256``),
+verified on every load, so flipped bytes give a one-line error instead of a model rendering black images; a
+``--resume`` whose newest checkpoint is damaged continues from the newest intact one and says so
+(:func:`load_latest_intact`)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +25,11 @@ from safetensors.torch import save as save_bytes
 from torch import Tensor
 
 from .data.image_io import atomic_write_bytes
-from .errors import ConfigError
+from .errors import ConfigError, WriteError
 
 FORMAT = "sceneprior-checkpoint-1"
+#: metadata key of the tensors' SHA-256 (see :func:`tensor_digest`)
+DIGEST_KEY = "sceneprior_sha256"
 _NAME = re.compile(r"^step_(\d+)\.safetensors$")
 
 
@@ -103,6 +112,21 @@ def align_optimizer_state(state: dict[str, Any], model: torch.nn.Module, optimiz
     return {"state": inner, "param_groups": groups}
 
 
+def tensor_digest(tensors: dict[str, Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order (independent of the file layout)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def seal(tensors: dict[str, Tensor], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes of ``tensors`` with ``metadata`` and the tensors' checksum."""
+    return save_bytes(tensors, metadata={**metadata, DIGEST_KEY: tensor_digest(tensors)})
+
+
 def checkpoint_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints"
 
@@ -127,34 +151,83 @@ def save_checkpoint(
         tensors.update(opt_tensors)
         meta["optimizer"] = opt_meta
     tensors.update({f"rng.{k}": v.contiguous() for k, v in rng.items()})
-    data = save_bytes(tensors, metadata={"sceneprior": json.dumps(meta)})
+    data = seal(tensors, {"sceneprior": json.dumps(meta)})
     path = checkpoint_dir(run_dir) / f"step_{step:08d}.safetensors"
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(Path(run_dir) / "config.json", (json.dumps(run_config, indent=2) + "\n").encode())
+    try:
+        atomic_write_bytes(path, data)
+        atomic_write_bytes(Path(run_dir) / "config.json", (json.dumps(run_config, indent=2) + "\n").encode())
+    except OSError as exc:
+        raise WriteError(exc.filename or path, exc) from None
     for _, old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return path
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
+    """A checkpoint, its tensors verified against the checksum stored with them (files written before checksums
+    are checked for non-finite weights only). Every problem is a one-line :class:`ConfigError` naming the file."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
-            raw_meta = (handle.metadata() or {}).get("sceneprior")
+            metadata = handle.metadata() or {}
         tensors = load_bytes(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(f"{path}: checkpoint not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a .safetensors checkpoint") from None
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for corrupt files
-        raise ConfigError(f"{path}: not a readable checkpoint ({exc})") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{path}: not a readable checkpoint (truncated or damaged: {first})") from None
+    raw_meta = metadata.get("sceneprior")
     if raw_meta is None:
         raise ConfigError(f"{path}: not a sceneprior checkpoint (no metadata)")
-    meta = json.loads(raw_meta)
-    if meta.get("format") != FORMAT:
-        raise ConfigError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+    stored = metadata.get(DIGEST_KEY)
+    if stored is not None and tensor_digest(tensors) != stored:
+        raise ConfigError(f"{path}: corrupt checkpoint (its tensors do not match the checksum stored with them); "
+                          "use an earlier checkpoint or a fresh copy")
+    try:
+        meta = json.loads(raw_meta)
+    except ValueError:
+        raise ConfigError(f"{path}: corrupt checkpoint (its metadata is not valid JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ConfigError(f"{path}: unknown checkpoint format {meta.get('format') if isinstance(meta, dict) else meta!r}")
     model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    for name, value in model_state.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ConfigError(f"{path}: corrupt checkpoint (weight {name} holds NaN or infinite values)")
     rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
-    optimizer_state = unflatten_optimizer_state(tensors, meta["optimizer"]) if "optimizer" in meta else None
-    return Checkpoint(meta["step"], model_state, optimizer_state, rng, meta["run_config"], meta.get("extra", {}))
+    try:
+        optimizer_state = unflatten_optimizer_state(tensors, meta["optimizer"]) if "optimizer" in meta else None
+        return Checkpoint(meta["step"], model_state, optimizer_state, rng, meta["run_config"], meta.get("extra", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: corrupt checkpoint (metadata lacks {exc})") from None
+
+
+def load_latest_intact(run_dir: str | Path, set_aside: bool = True,
+                       warn: Callable[[str], None] | None = None) -> tuple[Path, Checkpoint] | None:
+    """The newest checkpoint of a run that loads and verifies, or None if the run has none. Damaged newer ones are
+    reported through ``warn`` and (``set_aside``) renamed ``*.safetensors.damaged``, so that later saves (which
+    keep the newest ``keep`` by step) never delete an intact checkpoint in their favour. If every checkpoint is
+    damaged, a ConfigError names the newest and its problem."""
+    found = list_checkpoints(run_dir)
+    problems: list[tuple[Path, str]] = []
+    for _, path in reversed(found):
+        try:
+            ckpt = load_checkpoint(path)
+        except ConfigError as exc:
+            problems.append((path, str(exc)))
+            continue
+        for bad, problem in problems:
+            if set_aside:
+                bad.replace(bad.with_name(bad.name + ".damaged"))
+            if warn is not None:
+                warn(f"warning: {problem}; resuming from {path.name} (step {ckpt.step}), the newest intact checkpoint"
+                     + (f"; the damaged file is kept as {bad.name}.damaged" if set_aside else ""))
+        return path, ckpt
+    if problems:
+        more = f" (and {len(problems) - 1} older, all damaged)" if len(problems) > 1 else ""
+        raise ConfigError(f"{problems[0][1]}{more}; no intact checkpoint to resume from")
+    return None
 
 
 def remove_temporaries(run_dir: str | Path) -> list[Path]:

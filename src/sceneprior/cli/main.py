@@ -15,7 +15,7 @@ import sys
 import traceback
 
 from .. import __version__
-from ..errors import SceneError
+from ..errors import SceneError, printable
 
 #: Modules of ``sceneprior.cli`` that contribute subcommands, in the order shown by ``--help``.
 COMMAND_MODULES = ["data", "train", "eval", "render", "reconstruct", "serve", "package", "bench"]
@@ -51,11 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.filename is None:  # not about a file the user can act on
+            return _internal(exc)
+        print(f"error: {printable(str(exc.filename))}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
-        if os.environ.get("SCENEPRIOR_DEBUG") == "1":
-            traceback.print_exc()
-        print(f"error: internal error: {type(exc).__name__}: {exc} (set SCENEPRIOR_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 3
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("SCENEPRIOR_DEBUG") == "1":
+        traceback.print_exception(exc)
+    print(f"error: internal error: {type(exc).__name__}: {exc} (set SCENEPRIOR_DEBUG=1 for the traceback)", file=sys.stderr)
+    return 3
 
 
 if __name__ == "__main__":

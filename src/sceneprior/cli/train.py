@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
         latent_lr=args.latent_lr if args.latent_lr is not None else defaults.latent_lr,
         lr_decay_start=args.lr_decay_start, lr_decay_steps=args.lr_decay_steps, lr_final_scale=args.lr_final_scale,
         batch=BatchConfig(
-            scenes_per_batch=args.batch_size or defaults.scenes_per_batch,
-            target_views=args.target_views or defaults.target_views,
+            scenes_per_batch=args.batch_size if args.batch_size is not None else defaults.scenes_per_batch,
+            target_views=args.target_views if args.target_views is not None else defaults.target_views,
             rays_per_scene=args.rays if args.rays is not None else defaults.rays_per_scene,
             input_views=defaults.input_views,
             object_bbox_rays=defaults.object_bbox_rays and not args.all_rays,

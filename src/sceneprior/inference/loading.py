@@ -6,7 +6,6 @@ architecture from the JSON run config stored with them (never a pickle)."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -153,15 +152,15 @@ def package_model(name_or_path: str | Path, out_dir: str | Path, half: bool = Fa
 def _halve_safetensors(path: Path) -> None:
     """Rewrite a safetensors file with its float32 tensors as float16 (atomically; metadata kept)."""
     from safetensors import safe_open
-    from safetensors.torch import save_file
+
+    from ..checkpoint import seal
+    from ..data.image_io import atomic_write_bytes
 
     with safe_open(str(path), "pt") as handle:
         metadata = handle.metadata()
         tensors = {k: handle.get_tensor(k) for k in handle.keys()}
     halved = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(halved, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, seal(halved, metadata))  # the checksum is of the halved tensors
 
 
 def example_images() -> list[Path]:

@@ -7,9 +7,11 @@ scenes and then skipped (``on_nonfinite="skip"``, counted and logged) or stops t
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +20,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..checkpoint import (Checkpoint, align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint,
+from ..checkpoint import (Checkpoint, align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, load_latest_intact,
                           remove_temporaries, save_checkpoint)
 from ..data.datasets import detect_format
 from ..data.types import PosedViews
-from ..errors import ConfigError, TrainingError
+from ..data.image_io import atomic_write_bytes
+from ..errors import ConfigError, TrainingError, WriteError
 from ..inference import InferenceConfig, infer
 from ..inference.shapes import preview_autodecode
 from ..models import ModelConfig, SceneModel
@@ -220,20 +223,55 @@ def train(run_dir: str | Path, config: TrainConfig, resume: bool = False, reset_
     ``torchrun`` every process calls this; rank 0 alone writes. ``reset_optimizer``: resume with fresh optimiser
     moments instead of the checkpoint's."""
     run_dir = Path(run_dir)
+    check_train_config(config)
+    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
+    ctx = init_distributed(config.device)
+    try:
+        return _train(run_dir, config, resume, ctx, reset_optimizer)
+    except OSError as exc:  # disk full, read-only, no permission: one line naming the file
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise WriteError(exc.filename or run_dir, exc) from None
+    finally:
+        if owns_group:
+            shutdown(ctx)
+
+
+#: errors of writes the user can fix (space, permissions), reported as one line naming the file
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
+#: learning rates above this are refused (Adam's steps are about lr in size; a rate of 1 already jumps across
+#: the whole range of normalised weights)
+MAX_LR = 1.0
+
+
+def check_train_config(config: TrainConfig) -> None:
+    """Every hyper-parameter a user gives, checked before any work (API and CLI alike): one ConfigError naming
+    the flag and the value."""
     if config.steps is None and config.minutes is None:
         raise ConfigError("give --steps or --minutes")
+    for flag, value in (("--lr", config.lr), ("--latent-lr", config.latent_lr)):
+        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 < value <= MAX_LR):
+            raise ConfigError(f"{flag} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
+    if config.steps is not None and not (isinstance(config.steps, int) and config.steps >= 1):
+        raise ConfigError(f"--steps must be a whole number >= 1, got {config.steps!r}")
+    if config.minutes is not None and not (math.isfinite(config.minutes) and config.minutes > 0):
+        raise ConfigError(f"--minutes must be a finite number > 0, got {config.minutes!r}")
+    counts = {"--batch-size": (config.batch.scenes_per_batch, 1), "--target-views": (config.batch.target_views, 1),
+              "--rays": (config.batch.rays_per_scene, 0), "--log-every": (config.log_every, 1),
+              "--image-every": (config.image_every, 0), "--checkpoint-every": (config.checkpoint_every, 0),
+              "--keep": (config.keep_checkpoints, 1), "--workers": (config.workers, 0), "--seed": (config.seed, 0)}
+    for flag, (value, low) in counts.items():
+        if value is None and flag == "--rays":  # whole images (the autoencoder)
+            continue
+        if not (isinstance(value, int) and value >= low):
+            raise ConfigError(f"{flag} must be a whole number >= {low}, got {value!r}")
+    if config.image_size is not None and not 8 <= config.image_size <= 4096:
+        raise ConfigError(f"--image-size must be in 8..4096, got {config.image_size}")
     if config.on_nonfinite not in ("skip", "stop"):
         raise ConfigError(f"on_nonfinite must be 'skip' or 'stop', got {config.on_nonfinite!r}")
     if config.lr_decay_start is not None and (config.lr_decay_steps < 1 or not 0.0 < config.lr_final_scale <= 1.0):
         raise ConfigError(f"learning-rate schedule: --lr-decay-steps must be >= 1 (got {config.lr_decay_steps}) and "
                           f"--lr-final-scale in (0, 1] (got {config.lr_final_scale})")
-    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
-    ctx = init_distributed(config.device)
-    try:
-        return _train(run_dir, config, resume, ctx, reset_optimizer)
-    finally:
-        if owns_group:
-            shutdown(ctx)
 
 
 @dataclass
@@ -257,19 +295,22 @@ def _open_data(config: TrainConfig) -> _Data:
                  dataset_metadata(config.data))
 
 
-def _resume_or_start(run_dir: Path, config: TrainConfig, resume: bool, data: _Data
+def _resume_or_start(run_dir: Path, config: TrainConfig, resume: bool, data: _Data, is_main: bool = True
                      ) -> tuple[RunConfig, TrainConfig, Path | None, Checkpoint | None]:
-    """(run config, the train config in force, checkpoint path, checkpoint): a resumed run keeps its saved
-    settings except those that do not change the numbers (and a new schedule or length)."""
-    checkpoint = latest_checkpoint(run_dir) if resume else None
-    if resume and checkpoint is None:
+    """(run config, the train config in force, checkpoint path, checkpoint): a resumed run continues from its
+    newest intact checkpoint (damaged newer ones are reported and set aside) and keeps its saved settings except
+    those that do not change the numbers (and a new schedule or length); flags that would change the model are
+    an error."""
+    found = load_latest_intact(run_dir, set_aside=is_main, warn=_warn if is_main else None) if resume else None
+    if resume and found is None:
         raise ConfigError(f"{run_dir}: --resume given but no checkpoint found")
-    if checkpoint is None:
+    if found is None:
         if run_dir.exists() and any(run_dir.glob("checkpoints/step_*.safetensors")):
             raise ConfigError(f"{run_dir}: already holds checkpoints; use --resume or another --out")
         return make_run_config(config, len(data.train), data.metadata), config, None, None
-    ckpt = load_checkpoint(checkpoint)
+    checkpoint, ckpt = found
     run = RunConfig.from_plain(ckpt.run_config)
+    _check_resume_matches(run, config, checkpoint)
     if config.steps is not None:
         run.train.steps = config.steps
     if config.minutes is not None:
@@ -315,7 +356,9 @@ class _Log:
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             remove_temporaries(run_dir)  # a checkpoint write cut short by a kill
-            self.writer = SummaryWriter(str(run_dir / "tb"))
+            # the steps after the checkpoint were logged by the interrupted run and are logged again now: drop them
+            self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=start_step + 1 if start_step > 0 else None)
+            _trim_metrics(run_dir / "metrics.jsonl", start_step)
             self.metrics = open(run_dir / "metrics.jsonl", "a")
         self.bar = tqdm(total=None if config.steps is None else total_steps, initial=start_step,
                         disable=not (config.progress and ctx.is_main), dynamic_ncols=True, desc=f"train {config.preset}")
@@ -368,8 +411,10 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
     """The loop, in named steps: open the data, resume or start the run, build the model and optimiser, draw
     batches, then per step: backward, skip or stop on non-finite values, optimiser step with the scheduled rate,
     log, preview, checkpoint."""
+    if ctx.is_main:
+        _check_writable(run_dir)
     data = _open_data(config)
-    run, config, checkpoint, ckpt = _resume_or_start(run_dir, config, resume, data)
+    run, config, checkpoint, ckpt = _resume_or_start(run_dir, config, resume, data, ctx.is_main)
     model, optimizer, base_lrs, start_step, skipped = _build(run, config, ctx, checkpoint, ckpt, reset_optimizer)
     # the model's own training data (the 3D shape models: points.npz / sdf.npz), else posed-view batches
     batches = training_batches(model, data.train, config.batch, config.seed, ctx, config.workers, data.train_cache)
@@ -434,6 +479,50 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
     done = step - start_step
     return TrainResult(run_dir, step, losses, seconds, rays / max(seconds, 1e-9), done / max(seconds, 1e-9), last_path,
                        skipped, model, ctx.is_main)
+
+
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _check_resume_matches(run: RunConfig, config: TrainConfig, checkpoint: Path) -> None:
+    """Flags that would change what a resumed run is must agree with the run (they cannot be changed midway)."""
+    saved = run.train
+    if config.preset != saved.preset:
+        raise ConfigError(f"{checkpoint.parent.parent}: --resume continues a {saved.preset} run, but --preset is "
+                          f"{config.preset}; give --preset {saved.preset}, or another --out for a new {config.preset} run")
+    if config.model_overrides and config.model_overrides != (saved.model_overrides or {}):
+        raise ConfigError(f"{checkpoint.parent.parent}: --resume continues a run with model overrides "
+                          f"{saved.model_overrides or {}}, but --model-override gives {config.model_overrides}; the "
+                          "model of a run cannot change")
+
+
+def _trim_metrics(path: Path, last_step: int) -> None:
+    """Drop the records of ``metrics.jsonl`` after ``last_step`` (written by a run interrupted after its last
+    checkpoint; the resumed run logs those steps again). A file without such records is left untouched."""
+    if not path.is_file():
+        return
+    lines = path.read_bytes().splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            step = json.loads(line).get("step", 0)
+        except (ValueError, AttributeError):
+            continue  # a line cut short by the kill
+        if isinstance(step, int) and step <= last_step:
+            kept.append(line if line.endswith(b"\n") else line + b"\n")
+    if kept != lines:
+        atomic_write_bytes(path, b"".join(kept))
+
+
+def _check_writable(run_dir: Path) -> None:
+    """A run folder that cannot be written is one line before any work (not a TensorBoard thread's traceback)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=run_dir):
+            pass
+    except OSError as exc:
+        raise WriteError(exc.filename or run_dir, exc) from None
 
 
 def _preview(model: SceneModel, data: _Data, config: TrainConfig, log: _Log, step: int) -> None:
