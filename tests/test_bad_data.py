@@ -17,6 +17,7 @@ from PIL import Image
 from sceneprior.cli.main import main
 from sceneprior.data.blender import BlenderDataset
 from sceneprior.data.datasets import open_dataset
+from sceneprior.data.srn import SRNDataset
 from sceneprior.errors import DataError
 from test_loaders import make_blender_dataset, make_srn_dataset
 
@@ -252,13 +253,16 @@ def test_loader_raises_data_error_naming_the_file(case, tmp_path: Path):
     assert culprit in message and "\n" not in message, message
 
 
-def test_depth_without_metadata_is_a_problem(tmp_path: Path, capsys, monkeypatch):
+def test_depth_without_metadata_is_a_warning_as_the_loaders_ignore_it(tmp_path: Path, capsys, monkeypatch):
+    """Depth is optional: without a depth_scale the loaders do not read it, so the check warns (exit 0) instead
+    of failing a dataset that trains (issue 13: check and train disagreed)."""
     scene = srn(tmp_path)
     (tmp_path / "data" / "metadata.json").unlink()
     monkeypatch.chdir(tmp_path)
-    assert main(["data", "check", str(scene), "--json"]) == 1
+    assert main(["data", "check", str(scene), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert len(report["problems"]) == 1 and "depth_scale" in report["problems"][0]
+    assert report["problems"] == [] and len(report["warnings"]) == 1 and "depth_scale" in report["warnings"][0]
+    assert SRNDataset(scene).warnings == report["warnings"]
 
 
 def test_broken_metadata_json(tmp_path: Path, capsys, monkeypatch):

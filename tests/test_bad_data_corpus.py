@@ -318,6 +318,39 @@ def transforms_reflected_matrix(tmp: Path):
     return root, "transforms_train.json"
 
 
+# issue 13: cases where data check and train disagreed; both now refuse them the same way
+def pose_translation_1e30(tmp: Path):
+    matrix = np.eye(4)
+    matrix[2, 3] = 1e30
+    write_pose(srn(tmp) / "pose" / "000001.txt", matrix)
+    return tmp / "data", "000001.txt"
+
+
+def train_split_without_scenes(tmp: Path):
+    scene = srn(tmp)
+    (tmp / "data" / "spheres_val").mkdir()
+    os.rename(scene, tmp / "data" / "spheres_val" / "000000")  # the val split has the scene, train none
+    return tmp / "data", "spheres_train"
+
+
+# usable datasets with a part that is not read: both commands succeed and print the same warning
+def depth_without_metadata(tmp: Path):
+    srn(tmp)
+    (tmp / "data" / "metadata.json").unlink()
+    return tmp / "data", "depth/ images are not read"
+
+
+def depth_folder_of_npy_files(tmp: Path):
+    scene = srn(tmp)
+    for view in sorted((scene / "depth").iterdir()):
+        np.save(scene / "depth" / (view.stem + ".npy"), np.ones((8, 8), np.float32))
+        view.unlink()
+    return tmp / "data", "depth: holds no <view>.png (3 other files); not read"
+
+
+WARNINGS = [depth_without_metadata, depth_folder_of_npy_files]
+
+
 # images in another mode: converted (RGBA composited on white, gray repeated, palette expanded, 16 bit scaled)
 def gray_images(tmp: Path):
     replace_image(srn(tmp), "*", rgb_image("L"))
@@ -362,13 +395,14 @@ ERRORS = [
     metadata_negative_depth_scale, transforms_top_level_list, transforms_empty_file, transforms_not_utf8,
     transforms_json_missing_frames, transforms_frames_is_object, transforms_file_path_is_number, transforms_width_is_string,
     transforms_angle_in_degrees, transforms_matrix_row_of_strings, transforms_reflected_matrix,
+    pose_translation_1e30, train_split_without_scenes,
 ]
 CONVERSIONS = [gray_images, gray16_images, rgb16_images, rgba_images, palette_images, gray_alpha_and_bilevel_mixed]
 CASES = ERRORS + CONVERSIONS
 
 
 def test_the_corpus_is_large_enough():
-    assert len(ERRORS) >= 30 and len(CASES) == len({c.__name__ for c in CASES})
+    assert len(ERRORS) >= 40 and len(CASES) == len({c.__name__ for c in CASES})
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -404,6 +438,21 @@ def test_check_and_train_refuse_in_one_line_without_writing(case: Callable, tmp_
         assert "internal error" not in lines[0], f"{name}: {lines[0]}"
         lines[0].encode("utf-8")  # printable on any terminal (no lone surrogates)
     assert tree_digest(dataset_root) == before, "the dataset folder was modified"
+
+
+@pytest.mark.parametrize("case", WARNINGS, ids=[c.__name__ for c in WARNINGS])
+def test_check_and_train_accept_with_the_same_warning(case: Callable, tmp_path: Path, capsys, monkeypatch):
+    """Input that is usable but has a part nobody reads: a warning (exit 0) from both commands, not a problem
+    per file from one of them."""
+    path, warning = case(tmp_path)
+    before = tree_digest(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(["data", "check", str(path), "--plot", str(tmp_path / "plot.png")], capsys)
+    assert code == 0 and "problems: none" in out and warning in out, out + err
+    code, out, err = _run(_train_argv(path, tmp_path / "run"), capsys)
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert code == 0 and warnings and all(warning in line for line in warnings), err
+    assert "Traceback" not in out + err and tree_digest(tmp_path / "data") == before
 
 
 def test_converted_modes_load_as_rgb_in_unit_range(tmp_path: Path):

@@ -59,7 +59,7 @@ def test_json_schema_srn_root(tmp_path: Path, workdir: Path, capsys):
             assert np.allclose(view["cam2world"], expected.cam2world[k].numpy(), atol=1e-6)
             assert np.allclose(view["K"], expected.intrinsics[k].numpy())
             assert (view["width"], view["height"]) == (16, 16)
-    assert report["counts"] == {"scenes": 2, "views": 6, "problems": 0}
+    assert report["counts"] == {"scenes": 2, "views": 6, "problems": 0, "warnings": 0}
     assert not list(workdir.iterdir())  # --json alone draws nothing
 
 

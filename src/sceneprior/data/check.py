@@ -34,6 +34,7 @@ from .datasets import KNOWN_SPLITS, detect_format
 from .loading import depth_scale_from_metadata, find_metadata, intrinsics_problems, pose_problems
 from .srn import (
     SRNDataset,
+    depth_without_scale_warning,
     index_srn_scene,
     point_file_problems,
     read_pose_file,
@@ -86,12 +87,15 @@ class CheckReport:
     scenes: list[SceneReport] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: usable input with parts that are ignored (the same lines ``train`` prints); they do not fail the check
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict:
         return {
             "scenes": len(self.scenes),
             "views": sum(len(s.views) for s in self.scenes),
             "problems": len(self.problems),
+            "warnings": len(self.warnings),
         }
 
     def to_json(self) -> dict:
@@ -99,6 +103,7 @@ class CheckReport:
             "format": self.format,
             "scenes": [s.to_json() for s in self.scenes],
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
             "counts": self.counts(),
         }
 
@@ -132,8 +137,10 @@ def _check_sizes(paths: list[Path], sizes: list[tuple[int, int] | None], problem
     return common
 
 
-def _check_srn_scene(scene_dir: Path, base: Path, scene_id: str, depth_scale: float | None) -> tuple[SceneReport, list[str]]:
+def _check_srn_scene(scene_dir: Path, base: Path, scene_id: str, depth_scale: float | None,
+                     warnings: list[str]) -> tuple[SceneReport, list[str]]:
     index, problems = index_srn_scene(scene_dir)
+    warnings.extend(index.warnings)
     intrinsics = None
     if (scene_dir / "intrinsics.txt").is_file():
         try:
@@ -189,9 +196,7 @@ def _check_srn_extras(index, sizes: list[tuple[int, int] | None], depth_scale: f
     }
     for folder in index.extras:
         if folder == "depth" and depth_scale is None:
-            problems.append(
-                f"{index.directory / 'depth'}: depth images but no metadata.json with depth_scale in this folder or its parents"
-            )
+            continue  # not read by the loaders either: one warning for the dataset (_check_srn)
         for k, size in enumerate(sizes):
             path = index.extra_path(folder, k)
             if not path.is_file():
@@ -231,14 +236,17 @@ def _check_srn(report: CheckReport, location, max_scenes: int | None) -> None:
         for split in sorted(location.splits, key=_split_order):
             folder = location.splits[split]
             groups.append((folder.name + "/", sorted(p for p in folder.iterdir() if (p / "rgb").is_dir() and not p.name.startswith("."))))
+    report.problems.extend(location.problems())
     for prefix, scene_dirs in groups:
         if max_scenes is not None and len(scene_dirs) > max_scenes:
             report.notes.append(f"{prefix or base.name + '/'}: checked the first {max_scenes} of {len(scene_dirs)} scenes")
             scene_dirs = scene_dirs[:max_scenes]
         for scene_dir in scene_dirs:
-            scene, problems = _check_srn_scene(scene_dir, base, prefix + scene_dir.name, depth_scale)
+            scene, problems = _check_srn_scene(scene_dir, base, prefix + scene_dir.name, depth_scale, report.warnings)
             report.scenes.append(scene)
             report.problems.extend(problems)
+    if depth_scale is None and any((d / "depth").is_dir() for _, dirs in groups for d in dirs):
+        report.warnings.append(depth_without_scale_warning(base))
 
 
 # --------------------------------------------------------------------------------------------------- Blender
@@ -504,6 +512,11 @@ def _summary(report: CheckReport, plot: str | None) -> str:
         + (", ".join(f"{w}x{h} ({n})" for (w, h), n in sizes.most_common()) or "none readable"),
     ]
     lines += [f"note: {n}" for n in report.notes]
+    if report.warnings:
+        lines.append(f"warnings: {len(report.warnings)} (usable; these parts are not read)")
+        lines += [f"  - {w}" for w in report.warnings[:MAX_LISTED_PROBLEMS]]
+        if len(report.warnings) > MAX_LISTED_PROBLEMS:
+            lines.append(f"  ... and {len(report.warnings) - MAX_LISTED_PROBLEMS} more (see --json)")
     if report.problems:
         lines.append(f"problems: {len(report.problems)}")
         lines += [f"  - {p}" for p in report.problems[:MAX_LISTED_PROBLEMS]]

@@ -30,6 +30,13 @@ class DatasetLocation:
     format: str
     path: Path
     splits: dict[str, Path] = field(default_factory=dict)
+    #: split folders of an SRN root (by their names) that hold no scenes
+    empty_splits: dict[str, Path] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """Problems of the layout itself (``data check`` reports them, the loaders raise the first)."""
+        return [f"{folder}: split folder holds no scenes (expected <scene>/rgb/ and <scene>/pose/ folders)"
+                for folder in self.empty_splits.values()]
 
 
 def split_name(folder: Path) -> str:
@@ -68,7 +75,9 @@ def detect_format(path: str | Path) -> DatasetLocation:
         return DatasetLocation("srn-split", path)
     splits = {split_name(child): child for child in children if _is_split_dir(child)}
     if splits:
-        return DatasetLocation("srn-root", path, splits)
+        empty = {split_name(child): child for child in children
+                 if split_name(child) in KNOWN_SPLITS and split_name(child) not in splits}
+        return DatasetLocation("srn-root", path, splits, empty)
     if (path / "metadata.json").is_file():
         raise DataError(path, "has metadata.json but no split folders with scenes (<category>_<split>/<scene>/rgb/)")
     raise DataError(
@@ -87,6 +96,9 @@ def open_dataset(path: str | Path, split: str | None = None, **kwargs) -> SRNDat
         return BlenderDataset(location.path, split=split or "train", **kwargs)
     if location.format == "srn-root":
         wanted = split or "train"
+        if wanted in location.empty_splits:
+            raise DataError(location.empty_splits[wanted], "split folder holds no scenes (expected <scene>/rgb/ and "
+                            "<scene>/pose/ folders)")
         if wanted not in location.splits:
             available = ", ".join(sorted(location.splits)) or "none"
             raise DataError(location.path, f"no split folder for split '{wanted}' (available: {available})")

@@ -24,6 +24,9 @@ from .types import SceneViews
 ROTATION_TOLERANCE = 1e-3
 #: Largest allowed deviation of a pose's bottom row from [0, 0, 0, 1].
 BOTTOM_ROW_TOLERANCE = 1e-6
+#: camera positions farther than this from the origin (scene units) are refused: no dataset is that large, and
+#: rays from there overflow float32 (a translation of 1e30 gave NaN at the first training step)
+MAX_TRANSLATION = 1e6
 
 #: Image file extensions the loaders accept (PNG is what our generator writes).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -42,6 +45,9 @@ def pose_problems(matrix: np.ndarray) -> list[str]:
     if not np.all(np.isfinite(m)):
         return ["pose contains NaN or infinite values"]
     problems = []
+    if np.abs(m[:3, 3]).max() > MAX_TRANSLATION:
+        problems.append(f"translation {format_matrix_row(m[:3, 3])} is absurdly far from the origin (more than "
+                        f"{MAX_TRANSLATION:g} scene units)")
     if np.abs(m[3] - np.array([0.0, 0.0, 0.0, 1.0])).max() > BOTTOM_ROW_TOLERANCE:
         problems.append(f"pose bottom row is {format_matrix_row(m[3])}, expected [0 0 0 1]")
     rotation = m[:3, :3]

@@ -204,6 +204,8 @@ class SRNSceneIndex:
     view_ids: tuple[str, ...]
     image_names: tuple[str, ...]
     extras: tuple[str, ...]
+    #: usable input with something we ignore (e.g. ``depth/*.npy`` in place of our ``depth/*.png``), one line each
+    warnings: tuple[str, ...] = ()
 
     def image_path(self, k: int) -> Path:
         return self.directory / "rgb" / self.image_names[k]
@@ -235,15 +237,39 @@ def index_srn_scene(directory: str | Path) -> tuple[SRNSceneIndex, list[str]]:
     if not (directory / "intrinsics.txt").is_file():
         problems.append(f"{directory / 'intrinsics.txt'}: file missing")
     stems = sorted(set(images) & set(poses))
-    extras = tuple(name for name in EXTRA_FOLDERS if (directory / name).is_dir())
+    extras, warnings = [], []
+    for name in EXTRA_FOLDERS:
+        if not (directory / name).is_dir():
+            continue
+        ours = _files(directory / name, (".png",))
+        if any(stem in ours for stem in stems):  # our extra folder (files missing for some views are problems)
+            extras.append(name)
+        else:  # a folder of the same name in another format (depth/*.npy ...): not ours, not read
+            others = sum(1 for p in (directory / name).iterdir() if not p.name.startswith("."))
+            warnings.append(f"{directory / name}: holds no <view>.png ({others} other files); not read")
     index = SRNSceneIndex(
         scene_id=directory.name,
         directory=directory,
         view_ids=tuple(stems),
         image_names=tuple(images[s] for s in stems),
-        extras=extras,
+        extras=tuple(extras),
+        warnings=tuple(warnings),
     )
     return index, problems
+
+
+def depth_without_scale_warning(path: Path) -> str:
+    """The warning for depth images that cannot be read as z-depth (no ``depth_scale`` in a metadata.json)."""
+    return (f"{path}: depth/ images are not read: no metadata.json with depth_scale in this folder or its parents "
+            "(depth is optional)")
+
+
+def summarise_warnings(warnings: Sequence[str], listed: int = 3) -> list[str]:
+    """The first ``listed`` warnings and a count of the rest (a dataset can repeat one per scene)."""
+    out = list(warnings[:listed])
+    if len(warnings) > listed:
+        out.append(f"... and {len(warnings) - listed} more warnings like these (see data check --json)")
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- 3D samples
@@ -359,12 +385,17 @@ class SRNDataset(Dataset):
         self.metadata_path, self.metadata = find_metadata(self.path)
         self.depth_scale = depth_scale_from_metadata(self.metadata, self.metadata_path)
         self._scenes: list[SRNSceneIndex] = []
+        #: what is ignored in this split (one line each; the same lines as ``data check``'s warnings)
+        self.warnings: list[str] = []
         for directory in directories:
             index, problems = index_srn_scene(directory)
             if problems:
                 path_text, _, problem = problems[0].partition(": ")
                 raise DataError(path_text, problem)
             self._scenes.append(index)
+            self.warnings.extend(index.warnings)
+        if self.depth_scale is None and any("depth" in s.extras for s in self._scenes):
+            self.warnings.append(depth_without_scale_warning(self.path))
 
     @property
     def scene_ids(self) -> list[str]:

@@ -23,6 +23,7 @@ from torch import Tensor
 from ..checkpoint import (Checkpoint, align_optimizer_state, checkpoint_dir, latest_checkpoint, load_checkpoint, load_latest_intact,
                           remove_temporaries, save_checkpoint)
 from ..data.datasets import detect_format
+from ..data.srn import summarise_warnings
 from ..data.types import PosedViews
 from ..data.image_io import atomic_write_bytes
 from ..errors import ConfigError, TrainingError, WriteError
@@ -414,6 +415,9 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
     if ctx.is_main:
         _check_writable(run_dir)
     data = _open_data(config)
+    if ctx.is_main:  # what the data check calls warnings: usable, with parts that are not read
+        for line in summarise_warnings([*data.train.warnings, *(data.val.warnings if data.val is not None else [])]):
+            _warn(f"warning: {line}")
     run, config, checkpoint, ckpt = _resume_or_start(run_dir, config, resume, data, ctx.is_main)
     model, optimizer, base_lrs, start_step, skipped = _build(run, config, ctx, checkpoint, ckpt, reset_optimizer)
     # the model's own training data (the 3D shape models: points.npz / sdf.npz), else posed-view batches
