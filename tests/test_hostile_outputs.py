@@ -142,3 +142,35 @@ def test_disk_full_or_read_only_while_writing_is_one_line_naming_the_path(tiny_r
     _refused(code, err, tmp_path / "out", words)
     assert list(tmp_path.iterdir()) == []
 
+
+
+# --------------------------------------------------------------------------------------------- data check's picture
+
+
+@pytest.fixture
+def small_dataset(tmp_path):
+    from test_loaders import make_srn_dataset
+
+    make_srn_dataset(tmp_path / "data", num_scenes=1, num_views=3, size=8)
+    return tmp_path / "data"
+
+
+def test_data_check_never_overwrites_a_users_file_named_like_its_picture(small_dataset, tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "data_check.png").write_text("the user's own file")
+    assert main(["data", "check", str(small_dataset)]) == 0
+    out = capsys.readouterr().out
+    assert (work / "data_check.png").read_text() == "the user's own file"
+    assert f"plot: {work / 'data_check_1.png'}" in out and "was not written by data check; kept" in out
+    assert main(["data", "check", str(small_dataset)]) == 0  # its own picture is replaced, no new name
+    assert f"plot: {work / 'data_check_1.png'}" in capsys.readouterr().out and not (work / "data_check_2.png").exists()
+
+
+def test_data_check_refuses_an_explicit_plot_path_holding_a_users_file(small_dataset, tmp_path, capsys):
+    mine = tmp_path / "figure.png"
+    mine.write_bytes(b"\x89PNG not ours")
+    code = main(["data", "check", str(small_dataset), "--plot", str(mine)])
+    _refused(code, capsys.readouterr().err.strip().splitlines(), mine, "was not written by data check")
+    assert mine.read_bytes() == b"\x89PNG not ours"

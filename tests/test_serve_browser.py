@@ -207,6 +207,27 @@ def test_demo_rejects_bad_uploads_with_a_message(server, tmp_path, case, message
         browser.close()
 
 
+def test_demo_shows_the_queue_position_of_a_concurrent_request(server):
+    """Two pages ask at once: the second is told its place in the queue, then gets its own results."""
+    sync_playwright = _require_browser()
+    from sceneprior.api import example_images
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        pages = [browser.new_page(), browser.new_page()]
+        for page in pages:
+            page.goto(server, wait_until="load")
+            page.wait_for_selector("#run", timeout=60_000)
+            page.locator("#upload input[type=file]").set_input_files(str(example_images()[0]))
+            page.wait_for_timeout(500)
+        for page in pages:
+            page.locator("#run").click()
+        pages[1].get_by_text("In the queue: position 2 (1 request ahead of yours").first.wait_for(timeout=60_000)
+        for page in pages:
+            page.wait_for_selector("#novel-view img", timeout=400_000, state="visible")
+        browser.close()
+
+
 def test_offline_index_html_draws_the_mesh(tiny_run, tmp_path):
     sync_playwright = _require_browser()
     from sceneprior.cli.main import main

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..errors import ConfigError, DataError, printable
 from . import image_io
@@ -44,6 +45,8 @@ from .types import SceneViews
 
 #: Problems listed in the human summary (all of them are in the JSON report).
 MAX_LISTED_PROBLEMS = 20
+#: the PNG ``Software`` text of the pictures data check writes (so it replaces only its own)
+PLOT_SOFTWARE = "sceneprior data check"
 
 
 @dataclass
@@ -429,7 +432,7 @@ def plot_scene(scene: SceneReport, out_path: Path, title: str, num_points: int =
         _draw_epipolar(views, ax_a, ax_b, num_points)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    figure.savefig(out_path, dpi=110)
+    figure.savefig(out_path, dpi=110, metadata={"Software": PLOT_SOFTWARE})
     plt.close(figure)
 
 
@@ -487,18 +490,39 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _plot_path(args: argparse.Namespace, dataset: Path) -> Path | None:
+def is_our_plot(path: Path) -> bool:
+    """Whether ``path`` is a picture an earlier ``data check`` wrote (its PNG ``Software`` text, read from the
+    header); only those are ever replaced."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get("Software") == PLOT_SOFTWARE
+    except (OSError, ValueError, SyntaxError):
+        return False
+
+
+def _plot_path(args: argparse.Namespace, dataset: Path, notes: list[str]) -> Path | None:
+    """Where the picture goes. A file that is not an earlier check's picture is never replaced: an explicit
+    ``--plot`` naming one is refused; the default name moves on to ``<name>_check_1.png`` ... and says so."""
     if args.plot is not None:
         path = Path(args.plot)
         if _inside(path, dataset):
             raise ConfigError(f"--plot {path} is inside the dataset folder; data check never writes there")
+        if (path.exists() or path.is_symlink()) and not is_our_plot(path):
+            raise ConfigError(f"--plot {path}: exists and was not written by data check; choose another path")
         return path
     if args.json:
         return None
     name = dataset.resolve().name or "dataset"
-    path = Path.cwd() / f"{name}_check.png"
-    if _inside(path, dataset):
-        path = Path(tempfile.gettempdir()) / f"{name}_check.png"
+    folder = Path.cwd()
+    if _inside(folder / f"{name}_check.png", dataset):
+        folder = Path(tempfile.gettempdir())
+    path = folder / f"{name}_check.png"
+    k = 0
+    while (path.exists() or path.is_symlink()) and not is_our_plot(path):
+        k += 1
+        path = folder / f"{name}_check_{k}.png"
+    if k:
+        notes.append(f"{folder / f'{name}_check.png'} exists and was not written by data check; kept, the plot is {path}")
     return path
 
 
@@ -536,8 +560,10 @@ def run_check(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-scenes must be at least 1, got {args.max_scenes}")
     if not dataset.exists():
         raise DataError(dataset, "path does not exist")
-    plot_path = _plot_path(args, dataset)
+    notes: list[str] = []
+    plot_path = _plot_path(args, dataset, notes)
     report = check_dataset(dataset, args.max_scenes)
+    report.notes.extend(notes)
     plotted = None
     if plot_path is not None:
         candidates = [s for s in report.scenes if s.problem_count == 0 and sum(v.K is not None for v in s.views) >= 2]

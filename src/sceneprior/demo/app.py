@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -51,6 +52,10 @@ class DemoSession:
         inference_mode(self.loaded, None, steps, refine_steps)  # a refine request the model cannot do fails now
         self.root = Path(tempfile.mkdtemp(prefix="sceneprior-serve-"))
         self.lock = threading.Lock()  # one reconstruction at a time on a small CPU
+        #: tickets of the reconstructions asked for and not finished, in order; the first one runs
+        self._waiting: list[int] = []
+        self._tickets = 0
+        self._turn = threading.Condition()
         self.count = 0
         #: outputs of this many latest uploads are kept (older ones are deleted; their files stop being served)
         self.keep = 32
@@ -94,6 +99,32 @@ class DemoSession:
         return (_big(to_uint8(rec.images[0].permute(1, 2, 0).numpy())), str(out / "turntable.mp4"), mesh,
                 _big(to_uint8(first.rgb)), _big(depth), _big(normals), status, state, 0.0, float(rec.prior.elevation_deg))
 
+    def reconstruct_in_turn(self, path: str | None) -> tuple[Any, ...]:
+        """:meth:`reconstruct` for the page: requests are served one at a time in arrival order, and a waiting
+        request is told its place in the queue (a notice on its page, again each time it moves up)."""
+        gr = _gradio()
+        with self._turn:
+            ticket = self._tickets
+            self._tickets += 1
+            self._waiting.append(ticket)
+        try:
+            shown = None
+            while True:
+                with self._turn:
+                    ahead = self._waiting.index(ticket)
+                    if ahead == 0:
+                        break
+                    if ahead == shown:
+                        self._turn.wait(timeout=1.0)
+                        continue
+                shown = ahead
+                gr.Info(queue_message(ahead), duration=10)
+            return self.reconstruct(path)
+        finally:  # done or failed: the next request's turn
+            with self._turn:
+                self._waiting.remove(ticket)
+                self._turn.notify_all()
+
     def render_view(self, state: dict | None, azimuth: float, elevation: float) -> tuple[Any, Any, Any]:
         from .outputs import depth_to_rgb, normals_to_rgb
 
@@ -116,6 +147,12 @@ def _big(image: np.ndarray | None, size: int = 256) -> np.ndarray | None:
     return np.repeat(np.repeat(image, factor, 0), factor, 1)
 
 
+def queue_message(ahead: int) -> str:
+    """The status line of a request with ``ahead`` requests before it."""
+    return (f"In the queue: position {ahead + 1} ({ahead} request{'s' if ahead != 1 else ''} ahead of yours; "
+            "reconstructions run one at a time).")
+
+
 def _one_line(exc: Exception, path: str) -> str:
     text = str(exc).replace(str(path), "upload")
     return text.splitlines()[0] if text else type(exc).__name__
@@ -126,7 +163,8 @@ def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
     from ..api import example_images
 
     examples = [str(p) for p in example_images()]
-    with gr.Blocks(title="sceneprior: one photo to 3D") as app:
+    # delete_cache: gradio's copies of uploads and outputs older than an hour go, and all of them at shutdown
+    with gr.Blocks(title="sceneprior: one photo to 3D", delete_cache=(600, 3600)) as app:
         gr.Markdown(
             "## sceneprior — one photo in, novel views, depth, normals and a mesh out\n"
             f"Model: **{session.loaded.name}** ({session.loaded.kind}). Upload a PNG or JPEG of one object on a "
@@ -154,9 +192,11 @@ def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
             view = gr.Image(label="Novel view", interactive=False, height=256, elem_id="novel-view")
             depth = gr.Image(label="Depth (near = dark)", interactive=False, height=256, elem_id="depth")
             normals = gr.Image(label="Normals (world, (n+1)/2)", interactive=False, height=256, elem_id="normals")
-        run.click(session.reconstruct, inputs=upload,
+        # every request enters at once (no gradio concurrency limit) and waits in the session's own queue, which
+        # tells it its position; the session runs one reconstruction at a time
+        run.click(session.reconstruct_in_turn, inputs=upload,
                   outputs=[model_input, turntable, mesh, view, depth, normals, status, state, azimuth, elevation],
-                  concurrency_limit=1)
+                  concurrency_limit=None)
         for slider in (azimuth, elevation):
             slider.release(session.render_view, inputs=[state, azimuth, elevation], outputs=[view, depth, normals],
                            concurrency_limit=1)
@@ -171,6 +211,11 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24
     app = build_app(session)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "Consolas", "monospace"])
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, kill) stops the server like Ctrl-C: gradio closes, its cache and our
+        # outputs are deleted (the default handler would end the process on the spot, leaving both behind)
+        signal.signal(signal.SIGTERM, _interrupt)
+    print(f"outputs of this session in {session.root} (deleted at exit)", flush=True)
     try:
         app.queue(default_concurrency_limit=1).launch(
             server_name=host, server_port=port, share=False, inbrowser=False, show_error=True, quiet=False,
@@ -179,6 +224,10 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 7860, views: int = 24
         )
     finally:
         session.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 __all__ = ["DemoSession", "MAX_UPLOAD_MB", "build_app", "serve"]
