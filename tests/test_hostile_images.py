@@ -207,3 +207,13 @@ def test_demo_refuses_a_bomb_upload_with_one_logged_line_and_no_traceback(sessio
     assert info.value.print_exception is False  # gradio would print a traceback for every rejected upload
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("rejected upload bomb.png: ") and "over the limit" in err[0]
+
+
+def test_pillows_own_bomb_guard_stays_on_for_other_readers(tmp_path):
+    """Importing sceneprior does not switch off Pillow's guard (trimesh reads mesh textures through Pillow)."""
+    import sceneprior.data.image_io  # noqa: F401
+
+    path = tmp_path / "texture.png"
+    path.write_bytes(png_claiming(30_000, 30_000))
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(path)

@@ -7,8 +7,10 @@ three channels, palette images are expanded, 16-bit images are scaled by 1/65535
 from __future__ import annotations
 
 import os
+import re
 import struct
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,8 @@ from ..errors import DataError
 
 #: Images with more pixels than this are refused before decoding (decompression bombs, absurd sizes).
 MAX_PIXELS = 64_000_000
-Image.MAX_IMAGE_PIXELS = None  # we apply our own limit with a clearer message
+# Pillow's own decompression-bomb guard (Image.MAX_IMAGE_PIXELS) stays on for every other reader in the process
+# (e.g. trimesh's texture loading); our limits are lower and checked with a clearer message in open_image.
 
 
 def check_pixels(width: int, height: int, where: str | Path | None, max_pixels: int = MAX_PIXELS,
@@ -47,7 +50,13 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS, min_side: int = 1
     try:
         if path.stat().st_size == 0:
             raise DataError(path, "file is empty (0 bytes)")
-        image = Image.open(path)
+        with warnings.catch_warnings():  # Pillow warns above half its limit; ours, lower, answers below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:  # far over any limit: Pillow refuses it from the header too
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "too many megapixels"
+        raise DataError(path, f"image is {size}, over the limit of {max_pixels / 1e6:.0f}{advice}") from None
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except IsADirectoryError:
