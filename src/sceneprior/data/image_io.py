@@ -116,6 +116,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
             return image.size
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(path, f"image is far too large ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(path, f"not a readable image ({exc})") from None
 
