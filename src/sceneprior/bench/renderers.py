@@ -108,3 +108,65 @@ def renderer_rays_per_second(size: int = 64, quick: bool = False) -> list[dict]:
     for r in rows:
         r["render_speed_vs_volume"] = r["render_rays_per_s"] / volume
     return rows
+
+
+def splatter_like_gaussians(size: int = 128) -> tuple:
+    """A Splatter-Image-like scene: one Gaussian per pixel of a ``size``² source view (16,384 at 128²), on the
+    surface the pixel's ray hits (an ellipsoid of a car's proportions), its scale the pixel's footprint (flat
+    along the view ray), opacity 0.9; rays that miss get a Gaussian of opacity 0.02 on a plane behind the object,
+    like the near-transparent background splats of a trained model (they are rasterised too). Returns
+    (gaussians, target cam2world, K) for a target view 40° away, deterministic."""
+    from ..geometry import get_rays
+    from ..renderers.gaussians import Gaussians
+
+    g = torch.Generator().manual_seed(0)
+    K = intrinsics_matrix(size * 1.37, size * 1.37, size / 2, size / 2)[None]
+    up = torch.tensor([0.0, -1.0, 0.0])
+    source = look_at(torch.tensor([0.0, -0.6, -1.5]), torch.zeros(3), up)[None]
+    origins, dirs, _ = get_rays(source, K, size, size)
+    o, d = origins.reshape(-1, 3), dirs.reshape(-1, 3)
+    radii = torch.tensor([0.45, 0.2, 0.25])
+    oe, de = o / radii, d / radii  # ray against the unit sphere in ellipsoid coordinates
+    a, b, c = (de * de).sum(-1), (oe * de).sum(-1), (oe * oe).sum(-1) - 1
+    disc = b * b - a * c
+    hit = disc > 0
+    t = torch.where(hit, (-b - torch.sqrt(disc.clamp_min(0))) / a, torch.full_like(a, 2.3))
+    means = o + t[:, None] * d
+    footprint = t / (size * 1.37)  # world size of one pixel at that distance
+    n = means.shape[0]
+    scales = footprint[:, None] * torch.tensor([0.6, 0.6, 0.06])
+    # the flat axis (local z) along the ray: the quaternion of the source camera's rotation, jittered
+    from ..renderers.gaussians import matrix_to_quaternion
+    q = matrix_to_quaternion(source[0, :3, :3]).expand(n, 4) + 0.05 * torch.randn(n, 4, generator=g)
+    gaussians = Gaussians(means[None], scales[None], q[None], torch.where(hit, 0.9, 0.02)[None],
+                          torch.rand(1, n, 3, generator=g))
+    target = look_at(torch.tensor([0.96, -0.6, -1.15]), torch.zeros(3), up)[None]
+    return gaussians, target, K
+
+
+def gaussian_splatting_speed(size: int = 128, quick: bool = False) -> dict:
+    """Milliseconds per ``size``² view of :func:`splatter_like_gaussians` (render without gradients, and
+    render + backward to every Gaussian parameter), with this process's torch threads."""
+    import os
+
+    from ..renderers.gaussians import GaussianRasterConfig, Gaussians, rasterize_gaussians
+
+    repeats = 3 if quick else 15
+    gaussians, cam2world, K = splatter_like_gaussians(size)
+    config = GaussianRasterConfig()
+    load_before = os.getloadavg()[0]
+    with torch.no_grad():
+        t_render = _time(lambda: rasterize_gaussians(gaussians, cam2world, K, size, size, config), repeats)
+        out = rasterize_gaussians(gaussians, cam2world, K, size, size, config)
+    params = [t.clone().requires_grad_(True) for t in (gaussians.means, gaussians.scales, gaussians.rotations,
+                                                       gaussians.opacities, gaussians.colors)]
+    t_train = _time(lambda: rasterize_gaussians(Gaussians(*params), cam2world, K, size, size, config).rgb.mean().backward(),
+                    max(1, repeats // 3))
+    rays = size * size
+    return {
+        "renderer": f"Gaussian splatting ({gaussians.means.shape[1]:,} Gaussians, {size}x{size})",
+        "rays": rays, "field_evaluations_per_ray": 0, "render_rays_per_s": rays / t_render,
+        "train_rays_per_s": rays / t_train, "render_ms_per_view": 1e3 * t_render, "train_ms_per_view": 1e3 * t_train,
+        "pixel_gaussian_evaluations": out.num_pairs, "covered_fraction": float((out.alpha > 0.5).float().mean()),
+        "tile_size": config.tile_size, "threads": torch.get_num_threads(), "load_average_1min": load_before,
+    }

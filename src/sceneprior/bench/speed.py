@@ -3,12 +3,15 @@
 Figures (all measured here, in one process, after warm-up; each the median of several repeats):
   (i)  dense fp32 matmul FLOP/s: the practical limit;
   (ii) the field MLP's forward+backward FLOP/s, as a fraction of (i);
-  (iii) rays/s of each renderer at equal image size (added by :func:`renderer_rays_per_second`).
+  (iii) rays/s of each renderer at equal image size (added by :func:`renderer_rays_per_second`), and ms per 128²
+       view of the Gaussian rasteriser on a Splatter-Image-like scene of 16,384 Gaussians
+       (:func:`~sceneprior.bench.renderers.gaussian_splatting_speed`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -111,6 +114,7 @@ def machine_info() -> dict:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
+        "load_average_at_start": list(os.getloadavg()),
     }
 
 
@@ -120,9 +124,12 @@ def run_speed(json_path: str | None = None, quick: bool = False, presets: tuple[
     mm = matmul_limit(1024 if quick else 2048, repeats)
     mlp = field_mlp(mm.gflops, points=4096 if quick else 16384, repeats=repeats)
     report = SpeedReport(machine_info(), mm, mlp)
-    from .renderers import renderer_rays_per_second
+    from .renderers import gaussian_splatting_speed, renderer_rays_per_second
 
     report.renderers = renderer_rays_per_second(quick=quick)
+    splat = gaussian_splatting_speed(quick=quick)
+    splat["render_speed_vs_volume"] = splat["render_rays_per_s"] / report.renderers[0]["render_rays_per_s"]
+    report.renderers.append(splat)
     from .presets import preset_speed
     from .quality import IMAGE_PRESETS
 

@@ -157,6 +157,146 @@ VIEWER_JS = r"""
 })();
 """
 
+SPLAT_VIEWER_JS = r"""
+(function () {
+  'use strict';
+  function b64(text, Type) {
+    var bin = atob(text), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Type(bytes.buffer);
+  }
+  var canvas = document.getElementById('splat-viewer');
+  var dataNode = document.getElementById('splat-data');
+  if (!canvas || !dataNode) return;
+  var data = JSON.parse(dataNode.textContent);
+  var P = b64(data.positions, Float32Array), S = b64(data.covariances, Float32Array), C = b64(data.colors, Uint8Array);
+  var n = P.length / 3;
+  var yaw = 0.6, pitch = 0.35, dist = 3.0, FOV = 0.7;
+  function resize() {
+    var w = canvas.clientWidth || 480, h = canvas.clientHeight || 480, s = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(w * s) || canvas.height !== Math.round(h * s)) { canvas.width = Math.round(w * s); canvas.height = Math.round(h * s); }
+  }
+  // every splat projected with the EWA approximation (as the rasteriser does), sorted back to front
+  function project(w, h) {
+    var cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
+    var eye = [dist * cp * sy, dist * sp, dist * cp * cy];
+    var f = [-eye[0] / dist, -eye[1] / dist, -eye[2] / dist];
+    var r = [-f[2], 0, f[0]], rl = Math.sqrt(r[0] * r[0] + r[2] * r[2]) || 1; r = [r[0] / rl, 0, r[2] / rl];
+    var u = [r[1] * f[2] - r[2] * f[1], r[2] * f[0] - r[0] * f[2], r[0] * f[1] - r[1] * f[0]];
+    var W = [r, u, f];  // camera axes: x right, y up, z forward (depth)
+    var focal = 0.5 * h / Math.tan(0.5 * FOV), out = [];
+    for (var i = 0; i < n; i++) {
+      var px = P[3 * i] - eye[0], py = P[3 * i + 1] - eye[1], pz = P[3 * i + 2] - eye[2];
+      var t = W.map(function (a) { return a[0] * px + a[1] * py + a[2] * pz; });
+      var z = t[2];
+      if (z < 0.05) continue;
+      var s = S.subarray(6 * i, 6 * i + 6);  // xx xy xz yy yz zz
+      var Sig = [[s[0], s[1], s[2]], [s[1], s[3], s[4]], [s[2], s[4], s[5]]];
+      // T = J W: rows of the Jacobian of (x, y) = focal (t_x, t_y) / t_z, times W
+      var j0 = [focal / z, 0, -focal * t[0] / (z * z)], j1 = [0, focal / z, -focal * t[1] / (z * z)];
+      var T = [j0, j1].map(function (j) { return [0, 1, 2].map(function (k) { return j[0] * W[0][k] + j[1] * W[1][k] + j[2] * W[2][k]; }); });
+      var TS = T.map(function (row) { return [0, 1, 2].map(function (k) { return row[0] * Sig[0][k] + row[1] * Sig[1][k] + row[2] * Sig[2][k]; }); });
+      var a = TS[0][0] * T[0][0] + TS[0][1] * T[0][1] + TS[0][2] * T[0][2] + 0.3;
+      var b = TS[0][0] * T[1][0] + TS[0][1] * T[1][1] + TS[0][2] * T[1][2];
+      var c = TS[1][0] * T[1][0] + TS[1][1] * T[1][1] + TS[1][2] * T[1][2] + 0.3;
+      var mid = 0.5 * (a + c), rad = Math.sqrt(Math.max(0.25 * (a - c) * (a - c) + b * b, 0));
+      var l1 = mid + rad, l2 = Math.max(mid - rad, 1e-6);
+      var v1 = Math.abs(b) > 1e-12 ? [b, l1 - a] : (a >= c ? [1, 0] : [0, 1]);
+      var vl = Math.sqrt(v1[0] * v1[0] + v1[1] * v1[1]) || 1; v1 = [v1[0] / vl, v1[1] / vl];
+      var s1 = Math.min(Math.sqrt(l1), 1024), s2 = Math.min(Math.sqrt(l2), 1024);
+      // canvas y points down: flip the y components
+      out.push([z, 0.5 * w + focal * t[0] / z, 0.5 * h - focal * t[1] / z, s1 * v1[0], -s1 * v1[1], -s2 * v1[1], -s2 * v1[0], i]);
+    }
+    out.sort(function (p, q) { return q[0] - p[0]; });
+    return out;
+  }
+  var draw = null, gl = null;
+  try { gl = canvas.getContext('webgl', { premultipliedAlpha: true, antialias: false }) || canvas.getContext('experimental-webgl'); } catch (e) { gl = null; }
+  if (gl) {
+    var vs = 'attribute vec2 p; attribute vec2 q; attribute vec4 c; varying vec2 vq; varying vec4 vc;' +
+      'void main() { vq = q; vc = c; gl_Position = vec4(p, 0.0, 1.0); }';
+    var fs = 'precision mediump float; varying vec2 vq; varying vec4 vc;' +
+      'void main() { float a = min(0.99, vc.a * exp(-0.5 * dot(vq, vq))); if (a < 1.0 / 255.0) discard; gl_FragColor = vec4(vc.rgb * a, a); }';
+    function shader(type, src) { var s = gl.createShader(type); gl.shaderSource(s, src); gl.compileShader(s); return s; }
+    var prog = gl.createProgram();
+    gl.attachShader(prog, shader(gl.VERTEX_SHADER, vs)); gl.attachShader(prog, shader(gl.FRAGMENT_SHADER, fs));
+    gl.linkProgram(prog);
+    if (gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+      gl.useProgram(prog);
+      var buf = gl.createBuffer(), locP = gl.getAttribLocation(prog, 'p'), locQ = gl.getAttribLocation(prog, 'q'), locC = gl.getAttribLocation(prog, 'c');
+      var corners = [[-3, -3], [3, -3], [3, 3], [-3, -3], [3, 3], [-3, 3]];
+      draw = function () {
+        resize(); var w = canvas.width, h = canvas.height;
+        gl.viewport(0, 0, w, h); gl.clearColor(1, 1, 1, 1); gl.clear(gl.COLOR_BUFFER_BIT);
+        var list = project(w, h), v = new Float32Array(list.length * 6 * 8), o = 0;
+        list.forEach(function (e) {
+          var i = e[7];
+          corners.forEach(function (k) {
+            var x = e[1] + k[0] * e[3] + k[1] * e[5], y = e[2] + k[0] * e[4] + k[1] * e[6];
+            v[o++] = 2 * x / w - 1; v[o++] = 1 - 2 * y / h; v[o++] = k[0]; v[o++] = k[1];
+            v[o++] = C[4 * i] / 255; v[o++] = C[4 * i + 1] / 255; v[o++] = C[4 * i + 2] / 255; v[o++] = C[4 * i + 3] / 255;
+          });
+        });
+        gl.bindBuffer(gl.ARRAY_BUFFER, buf); gl.bufferData(gl.ARRAY_BUFFER, v, gl.DYNAMIC_DRAW);
+        gl.enableVertexAttribArray(locP); gl.vertexAttribPointer(locP, 2, gl.FLOAT, false, 32, 0);
+        gl.enableVertexAttribArray(locQ); gl.vertexAttribPointer(locQ, 2, gl.FLOAT, false, 32, 8);
+        gl.enableVertexAttribArray(locC); gl.vertexAttribPointer(locC, 4, gl.FLOAT, false, 32, 16);
+        gl.enable(gl.BLEND); gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+        gl.drawArrays(gl.TRIANGLES, 0, list.length * 6);
+      };
+      canvas.dataset.renderer = 'webgl';
+    }
+  }
+  if (!draw) {
+    var ctx = canvas.getContext('2d');
+    var stops = [0, 0.5, 1, 1.5, 2, 2.5, 3].map(function (r) { return [r / 3, Math.exp(-0.5 * r * r)]; });
+    draw = function () {
+      resize(); var w = canvas.width, h = canvas.height;
+      ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, w, h);
+      project(w, h).forEach(function (e) {
+        var i = e[7], rgb = C[4 * i] + ',' + C[4 * i + 1] + ',' + C[4 * i + 2], a = C[4 * i + 3] / 255;
+        ctx.setTransform(3 * e[3], 3 * e[4], 3 * e[5], 3 * e[6], e[1], e[2]);
+        var g = ctx.createRadialGradient(0, 0, 0, 0, 0, 1);
+        stops.forEach(function (st) { g.addColorStop(st[0], 'rgba(' + rgb + ',' + Math.min(0.99, a * st[1]).toFixed(4) + ')'); });
+        ctx.fillStyle = g; ctx.beginPath(); ctx.arc(0, 0, 1, 0, 2 * Math.PI); ctx.fill();
+      });
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+    };
+    canvas.dataset.renderer = 'canvas2d';
+  }
+  var dragging = false, lastX = 0, lastY = 0, pending = false;
+  function redraw() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
+  canvas.addEventListener('pointerdown', function (e) { dragging = true; lastX = e.clientX; lastY = e.clientY; canvas.setPointerCapture(e.pointerId); });
+  canvas.addEventListener('pointerup', function () { dragging = false; });
+  canvas.addEventListener('pointermove', function (e) {
+    if (!dragging) return;
+    yaw -= 0.01 * (e.clientX - lastX); pitch = Math.max(-1.5, Math.min(1.5, pitch + 0.01 * (e.clientY - lastY)));
+    lastX = e.clientX; lastY = e.clientY; redraw();
+  });
+  canvas.addEventListener('wheel', function (e) { e.preventDefault(); dist = Math.max(1.2, Math.min(10, dist * Math.exp(0.001 * e.deltaY))); redraw(); }, { passive: false });
+  canvas.addEventListener('dblclick', function () { yaw = 0.6; pitch = 0.35; dist = 3.0; redraw(); });
+  window.addEventListener('resize', redraw);
+  draw();
+  canvas.dataset.splats = String(n);
+})();
+"""
+
+
+def splat_payload(positions: np.ndarray, covariances: np.ndarray, colors: np.ndarray, opacities: np.ndarray) -> dict[str, object]:
+    """Gaussians for the splat viewer, centred on the opaque ones and scaled to unit radius: positions float32
+    (n, 3), covariances float32 (n, 6: xx xy xz yy yz zz), colours uint8 RGBA (n, 4; A = opacity)."""
+    positions = np.asarray(positions, np.float64)
+    solid = positions[opacities > 0.5] if (opacities > 0.5).sum() >= 4 else positions
+    centre = 0.5 * (solid.min(0) + solid.max(0)) if len(solid) else np.zeros(3)
+    radius = float(np.linalg.norm(solid - centre, axis=1).max()) if len(solid) else 1.0
+    radius = max(radius, 1e-6)
+    cov = np.asarray(covariances, np.float64) / radius**2
+    packed = np.stack([cov[:, 0, 0], cov[:, 0, 1], cov[:, 0, 2], cov[:, 1, 1], cov[:, 1, 2], cov[:, 2, 2]], -1)
+    rgba = np.concatenate([np.clip(colors, 0, 1), np.clip(opacities, 0, 1)[:, None]], -1)
+    encode = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")  # noqa: E731
+    return {"count": int(len(positions)), "positions": encode(((positions - centre) / radius).astype("<f4")),
+            "covariances": encode(packed.astype("<f4")), "colors": encode(np.round(rgba * 255).astype(np.uint8))}
+
 
 def mesh_payload(mesh: trimesh.Trimesh) -> dict[str, object]:
     """The mesh as base64 arrays: positions float32 (n, 3), colours uint8 RGB (n, 3), indices uint32 (m, 3)."""
@@ -183,7 +323,7 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
 figure { margin: 0; } figcaption { font-size: 0.8em; color: #555; }
 .grid img { width: 96px; height: 96px; image-rendering: pixelated; border: 1px solid #ddd; }
 img.big, video { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #ddd; }
-#mesh-viewer { width: 480px; height: 480px; border: 1px solid #ccc; touch-action: none; cursor: grab; }
+#mesh-viewer, #splat-viewer { width: 480px; height: 480px; border: 1px solid #ccc; touch-action: none; cursor: grab; }
 table { border-collapse: collapse; font-size: 0.85em; } td { padding: 2px 10px 2px 0; }
 code { background: #f4f4f4; padding: 0 3px; }
 """
@@ -191,7 +331,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 
 def write_index(
     out_dir: Path, title: str, files: dict[str, list[str]], mesh: trimesh.Trimesh | None, notes: list[str],
-    timings: dict[str, float],
+    timings: dict[str, float], splats: dict[str, object] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html``; ``files`` maps a section (input, turntable, views, depth, normals, mesh) to
     paths relative to ``out_dir``."""
@@ -225,6 +365,13 @@ def write_index(
         parts.append(f"<script type='application/json' id='mesh-data'>{payload}</script><script>{VIEWER_JS}</script>")
     else:
         parts.append("<p>No mesh (see the note above).</p>")
+    if splats is not None:
+        links = " ".join(f"<a href='{esc(p)}'>{esc(p)}</a>" for p in files.get("splats", []))
+        parts.append(f"<h2>Gaussian splats</h2><p>{splats['count']} 3D Gaussians (the model's own scene), splatted in "
+                     f"the browser; drag to orbit, wheel to zoom, double-click to reset. File (3D Gaussian Splatting "
+                     f"PLY, for splat viewers): {links}</p><canvas id='splat-viewer'></canvas>")
+        payload = json.dumps(splats).replace("</", "<\\/")
+        parts.append(f"<script type='application/json' id='splat-data'>{payload}</script><script>{SPLAT_VIEWER_JS}</script>")
     if timings:
         parts.append("<h2>Timings</h2><table>")
         parts.extend(f"<tr><td>{esc(k)}</td><td>{v:.2f} s</td></tr>" for k, v in timings.items())

@@ -81,7 +81,7 @@ class GaussianRasterConfig:
     background: float | None = 1.0
     normals: bool = False
     #: side of the square pixel tiles of the PyTorch path (each tile evaluates its front-to-back list densely)
-    tile_size: int = 8
+    tile_size: int = 4
     #: "auto": gsplat on CUDA tensors when it is installed, else the PyTorch path; "torch": always PyTorch
     backend: str = "auto"
 
