@@ -108,7 +108,7 @@ class SplatterImage(SceneModel):
         raw = dict(zip([g for g, _ in GROUPS], torch.split(rearrange(maps, "b v c h w -> b v (h w) c"), [n for _, n in GROUPS], -1)))
         K = latent.intrinsics
         cam2world = latent.cam2world
-        uv = pixel_centers(height, width, dtype=maps.dtype, device=maps.device).reshape(1, 1, -1, 2)
+        uv = pixel_centers(height, width, dtype=maps.dtype, device=maps.device).reshape(1, 1, -1, 2).expand(batch, views, -1, 2)
         rays = camera_directions(uv, K[:, :, None])  # b v hw 3, z = 1
         centre = 0.5 * (self.box_min + self.box_max)
         radius = 0.5 * float((self.box_max - self.box_min).norm())
@@ -133,7 +133,8 @@ class SplatterImage(SceneModel):
     def render(self, latent, cam2world, intrinsics, height, width, chunk=8192) -> RenderOutput:
         cam2world, intrinsics = cam2world.to(self.device), intrinsics.to(self.device)
         out = rasterize_gaussians(self.gaussians(latent), cam2world, intrinsics, height, width, self.raster_config(normals=True))
-        return RenderOutput(rgb=out.rgb, depth=out.depth, normals=out.normals, opacity=out.alpha)
+        # an image: colours above 1 (3DGS clamps colours only at 0) are clipped; training sees the unclipped values
+        return RenderOutput(rgb=out.rgb.clamp(0.0, 1.0), depth=out.depth, normals=out.normals, opacity=out.alpha)
 
     # ------------------------------------------------------------------ objectives
     def loss(self, batch: TrainBatch) -> LossOutput:
