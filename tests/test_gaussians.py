@@ -228,3 +228,14 @@ def test_gsplat_matches_torch_path():  # pragma: no cover - no GPU on CI
     # gsplat bounds each splat by 3 sigma rather than by its 1/255 contour: pixels differ by a few 1/255
     assert float((ours.rgb - theirs.rgb.cpu()).abs().mean()) < 2e-3
     assert float((ours.rgb - theirs.rgb.cpu()).abs().max()) < 0.05
+
+
+def test_speed_bench_scene_is_splatter_like():
+    """The scene `bench speed` times: one Gaussian per source pixel, an object covering part of the view."""
+    from sceneprior.bench.renderers import gaussian_splatting_speed, splatter_like_gaussians
+
+    g, cam2world, K = splatter_like_gaussians(32)
+    assert g.means.shape == (1, 1024, 3)
+    row = gaussian_splatting_speed(size=32, quick=True)
+    assert row["rays"] == 1024 and row["render_ms_per_view"] > 0 and row["train_ms_per_view"] > 0
+    assert 0.05 < row["covered_fraction"] < 0.9

@@ -4,6 +4,8 @@
 * :mod:`.sphere_tracing` — sphere tracing of SDFs with an implicit-differentiation (Newton) final step.
 * :mod:`.lstm_marcher` — SRN's learned LSTM ray marcher.
 * :mod:`.light_field` — LFN: one evaluation per ray on Plücker coordinates; sparse depth from colour derivatives.
+* :mod:`.gaussians` — differentiable rasterisation of 3D Gaussians (3DGS's EWA splatting; per-tile front-to-back
+  compositing in PyTorch on the CPU, gsplat on CUDA when installed). Its "field" is the explicit set of Gaussians.
 
 Changes to the agreed interface (nothing was removed or renamed; additions only, all with defaults):
 
@@ -21,6 +23,7 @@ Changes to the agreed interface (nothing was removed or renamed; additions only,
 * ``LightFieldOutput`` also has ``plucker``; ``light_field_depth`` returns ``LightFieldDepth(depth, valid)``.
 """
 
+from .gaussians import GaussianRasterConfig, GaussianRenderOutput, Gaussians, rasterize_gaussians
 from .light_field import LightFieldDepth, LightFieldFn, LightFieldOutput, light_field_depth, light_field_render
 from .lstm_marcher import FeatureFn, LSTMRayMarcher, RaymarchOutput, lstm_raymarch, lstm_raymarch_mlp
 from .sphere_tracing import SdfFn, SphereTraceOutput, sphere_trace
@@ -36,6 +39,7 @@ from .volume import (
 )
 
 __all__ = [
+    "GaussianRasterConfig", "GaussianRenderOutput", "Gaussians", "rasterize_gaussians",
     "VolumeRenderConfig", "VolumeRenderOutput", "composite", "ray_aabb", "render_samples", "sample_pdf",
     "stratified_samples", "volume_render", "SdfFn", "SphereTraceOutput", "sphere_trace", "FeatureFn",
     "LSTMRayMarcher", "RaymarchOutput", "lstm_raymarch", "lstm_raymarch_mlp", "LightFieldDepth", "LightFieldFn", "LightFieldOutput",
