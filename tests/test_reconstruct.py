@@ -179,3 +179,34 @@ def test_rgba_photo_and_model_without_geometry(tmp_path, capsys):
     assert "object found from alpha" in stdout and "no 3D geometry" in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert "mesh" not in summary["files"] and len(summary["files"]["views"]) == 2 and summary["files"]["depth"] == []
+
+
+def test_splatter_model_writes_its_gaussians_as_a_3dgs_ply(tmp_path, capsys):
+    """A splat model's reconstruction holds splats.ply (read by a format-level PLY reader: every Gaussian that can
+    show, with the activations 3DGS viewers apply) and the splat viewer's data in index.html."""
+    import base64
+
+    import torch
+
+    from sceneprior.api import example_images, load_model, reconstruct
+    from test_gaussian_ply import STANDARD, read_ply_vertices
+
+    run = save_tiny_run(tmp_path / "splatter", "splatter", resolution=32)
+    out = tmp_path / "out"
+    assert main(["reconstruct", "--model", str(run), "--out", str(out), "--views", "3", "--resolution", "32",
+                 "--mesh-resolution", "24"]) == 0
+    assert f"{out / 'splats.ply'}" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["files"]["splats"] == ["splats.ply"]
+    data = read_ply_vertices(out / "splats.ply")
+    assert list(data.dtype.names) == STANDARD
+    splats = reconstruct(load_model(run), example_images()[0]).splats()  # the same photo, the same Gaussians
+    visible = splats.opacities[0] >= 1 / 255
+    assert len(data) == int(visible.sum()) == 32 * 32  # untrained: every opacity is sigmoid(-3) > 1/255
+    np.testing.assert_allclose(1 / (1 + np.exp(-data["opacity"])), splats.opacities[0][visible].numpy(), rtol=1e-4)
+    np.testing.assert_allclose(np.stack([data["x"], data["y"], data["z"]], -1), splats.means[0][visible].numpy(), atol=1e-4)
+    page = (out / "index.html").read_text()
+    assert "id='splat-viewer'" in page and "href='splats.ply'" in page
+    payload = json.loads(re.search(r"<script type='application/json' id='splat-data'>(.*?)</script>", page, re.S).group(1))
+    assert payload["count"] == len(data) and len(base64.b64decode(payload["positions"])) == 12 * len(data)
+    assert torch.isfinite(splats.means).all()

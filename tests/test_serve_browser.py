@@ -267,3 +267,45 @@ def test_offline_index_html_draws_the_mesh(tiny_run, tmp_path):
     assert drawn > 100, f"the {renderer} viewer drew nothing"
     assert not errors, errors
     assert not [u for u in external if not u.startswith("file:")], external
+
+
+def test_offline_index_html_draws_the_gaussian_splats(tmp_path):
+    """A splat model's index.html splats its Gaussians in the page (WebGL or Canvas 2D), offline."""
+    sync_playwright = _require_browser()
+    from sceneprior.cli.main import main
+    from sceneprior.demo.tiny import save_tiny_run
+
+    run = save_tiny_run(tmp_path / "splatter", "splatter", resolution=32)
+    out = tmp_path / "rec"
+    assert main(["reconstruct", "--model", str(run), "--out", str(out), "--views", "2", "--resolution", "32",
+                 "--mesh-resolution", "16"]) == 0
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        external = _track_external(page, (out / "index.html").as_uri())
+        page.goto((out / "index.html").as_uri())
+        page.wait_for_function("() => document.querySelector('#splat-viewer').dataset.splats !== undefined", timeout=30_000)
+        canvas = page.locator("#splat-viewer")
+        count = int(canvas.get_attribute("data-splats"))
+        renderer = canvas.get_attribute("data-renderer")
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + 100, box["y"] + 100)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 160, box["y"] + 120)
+        page.mouse.up()
+        page.wait_for_timeout(300)
+        drawn = page.evaluate("""() => {
+            const c = document.querySelector('#splat-viewer');
+            const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
+            const ctx = copy.getContext('2d'); ctx.drawImage(c, 0, 0);
+            const d = ctx.getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i+1] < 250 || d[i+2] < 250) n++;
+            return n; }""")
+        browser.close()
+    assert count == 32 * 32
+    assert renderer in ("webgl", "canvas2d")
+    assert drawn > 100, f"the {renderer} splat viewer drew nothing"
+    assert not errors, errors
+    assert not [u for u in external if not u.startswith("file:")], external

@@ -17,6 +17,7 @@ from .models.base import ModelConfig, Preset
 from .models.configs import from_plain
 from .models.lfn import LFNConfig
 from .models.pixelnerf import PixelNeRFConfig
+from .models.splatter import SplatterConfig
 from .models.srn import SRNConfig
 from .models3d.models import ConvONetConfig, DeepSDFConfig, OccNetConfig, VoxelModelConfig
 
@@ -26,6 +27,7 @@ MODEL_CONFIGS: tuple[type[ModelConfig], ...] = (
     SRNConfig,
     LFNConfig,
     PixelNeRFConfig,
+    SplatterConfig,
     DeepSDFConfig,
     OccNetConfig,
     ConvONetConfig,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-IMAGE_PRESETS = ("autoencoder", "srn", "srn-encoder", "lfn", "lfn-encoder", "pixelnerf")
+IMAGE_PRESETS = ("autoencoder", "srn", "srn-encoder", "lfn", "lfn-encoder", "pixelnerf", "splatter")
 STAMP = "bench_quality.json"
 
 

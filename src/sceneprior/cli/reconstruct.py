@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             if note.startswith("No mesh") or "no depth" in note:
                 print(f"  note: {note}")
         print(f"  wrote {target}/")
-        for section in ("index", "turntable", "mesh", "input"):
+        for section in ("index", "turntable", "mesh", "splats", "input"):
             for name in result.files.get(section, []):
                 print(f"    {target / name}")
         print(f"    {target / 'summary.json'}")

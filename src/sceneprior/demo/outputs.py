@@ -4,7 +4,8 @@ Files (relative to the output folder): ``input.png`` (the model's input after cr
 (the turntable's novel views), ``depth/depth_NNN.png`` (z-depth through matplotlib's ``viridis``, one range for all
 frames, white where there is no surface), ``normals/normals_NNN.png`` (world-space normals as (n + 1) / 2, white where
 unknown), ``turntable.mp4`` and ``turntable.gif`` (the views, with a thin bar showing the turn), ``mesh.ply`` and
-``mesh.glb`` (vertex colours), ``index.html`` and ``summary.json`` (files, timings, notes, camera).
+``mesh.glb`` (vertex colours), for models whose scene is a set of 3D Gaussians ``splats.ply`` (the 3D Gaussian
+Splatting layout), ``index.html`` and ``summary.json`` (files, timings, notes, camera).
 
 Nothing a user made is deleted or overwritten. Every output folder holds a manifest, ``.sceneprior-outputs.json``,
 listing each file we wrote with its SHA-256. A new folder is written into a hidden temporary sibling that is
@@ -306,6 +307,20 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
             result.notes.append(note)
             say(f"meshed in {result.timings['mesh']:.2f} s: {note}")
 
+    splats = rec.splats()
+    splat_view = None
+    if splats is not None:
+        start = time.perf_counter()
+        from ..meshing.gaussian_ply import write_gaussian_ply
+        from .viewer import splat_payload_of
+
+        write_gaussian_ply(splats, tmp / "splats.ply")
+        files["splats"] = ["splats.ply"]
+        splat_view = splat_payload_of(splats)
+        result.timings["splats"] = time.perf_counter() - start
+        result.notes.append(f"Gaussian splats: {splat_view['count']} 3D Gaussians (splats.ply, the 3D Gaussian Splatting "
+                            "PLY layout; those with opacity below 1/255, which never show, are left out).")
+
     prior = rec.prior
     result.notes.insert(0, f"Model: {rec.loaded.name} ({rec.loaded.kind}, step {rec.loaded.step}), inference: {rec.inference_label}. "
                            f"Input camera: azimuth {prior.azimuth_deg:g}°, elevation {prior.elevation_deg:g}°, distance "
@@ -314,7 +329,7 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
                                                                            if v.depth is not None) else "No surface in any depth map."))
     from .viewer import write_index
 
-    write_index(tmp, "sceneprior reconstruction", files, mesh, result.notes, result.timings)
+    write_index(tmp, "sceneprior reconstruction", files, mesh, result.notes, result.timings, splats=splat_view)
     files["index"] = ["index.html"]
     crop = rec.preprocessed[0]
     summary = {

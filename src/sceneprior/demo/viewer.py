@@ -14,9 +14,13 @@ import base64
 import html
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
+
+if TYPE_CHECKING:
+    from ..renderers.gaussians import Gaussians
 
 VIEWER_JS = r"""
 (function () {
@@ -296,6 +300,20 @@ def splat_payload(positions: np.ndarray, covariances: np.ndarray, colors: np.nda
     encode = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")  # noqa: E731
     return {"count": int(len(positions)), "positions": encode(((positions - centre) / radius).astype("<f4")),
             "covariances": encode(packed.astype("<f4")), "colors": encode(np.round(rgba * 255).astype(np.uint8))}
+
+
+def splat_payload_of(gaussians: "Gaussians", min_opacity: float = 1.0 / 255.0) -> dict[str, object]:
+    """:func:`splat_payload` of scene 0 of ``gaussians`` (those with opacity below ``min_opacity`` left out, as in the
+    PLY)."""
+    import torch
+
+    from ..renderers.gaussians import covariances
+
+    with torch.no_grad():
+        keep = gaussians.opacities[0] >= min_opacity
+        cov = covariances(gaussians.scales[0][keep], gaussians.rotations[0][keep])
+        return splat_payload(gaussians.means[0][keep].numpy(), cov.numpy(), gaussians.colors[0][keep].numpy(),
+                             gaussians.opacities[0][keep].numpy())
 
 
 def mesh_payload(mesh: trimesh.Trimesh) -> dict[str, object]:

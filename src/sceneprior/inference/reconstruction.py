@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +31,9 @@ from .infer import InferenceConfig, infer
 from .loading import LoadedModel, load_model
 from .preprocess import ImageInput, PreprocessConfig, PreprocessResult, as_image_array, non_white, preprocess_array, reframe
 from .prior import ViewPrior
+
+if TYPE_CHECKING:
+    from ..renderers.gaussians import Gaussians
 
 
 @dataclass
@@ -183,6 +187,21 @@ class Reconstruction:
         if path.suffix.lower() not in (".ply", ".glb"):
             raise ConfigError(f"{path}: mesh export supports .ply and .glb")
         return export_mesh(self.mesh(resolution), path)
+
+    def splats(self) -> "Gaussians | None":
+        """The inferred scene as 3D Gaussians in world coordinates, for models whose scene is one (``splatter``);
+        None otherwise."""
+        with torch.no_grad():
+            return self.model.gaussian_splats(self.latent)
+
+    def export_splats(self, path: str | Path) -> Path:
+        """Write the 3D Gaussians as a standard 3D Gaussian Splatting PLY (:mod:`sceneprior.meshing.gaussian_ply`)."""
+        from ..meshing.gaussian_ply import write_gaussian_ply
+
+        splats = self.splats()
+        if splats is None:
+            raise ConfigError(f"{type(self.model).__name__} has no 3D Gaussians to export (a splatter model has)")
+        return write_gaussian_ply(splats, path)
 
 
 def preprocess_config(prior: ViewPrior) -> PreprocessConfig:

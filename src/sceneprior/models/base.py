@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..geometry import get_rays, rays_from_pixels
 
 if TYPE_CHECKING:  # only for annotations: models never import the trainer
+    from ..renderers.gaussians import Gaussians
     from ..training.data import BatchConfig
     from ..training.distributed import DistContext
 
@@ -238,6 +239,8 @@ class SceneModel(nn.Module):
       with :attr:`geometry_note` saying what a model without geometry is;
     * :meth:`batch_source` -- the model's own training batches (None: the trainer's posed-view batches);
     * :meth:`preview` -- the model's own TensorBoard image (None: the trainer's input | render | truth grid);
+    * :meth:`gaussian_splats` -- the model's scene as explicit 3D Gaussians (None: it has none), exported as a 3DGS
+      PLY and shown in the splat viewer of ``index.html``;
     * the config's :meth:`ModelConfig.for_dataset` (adapting to dataset metadata) and :meth:`ModelConfig.tiny`
       (a tiny variant for tests)."""
 
@@ -377,6 +380,11 @@ class SceneModel(nn.Module):
     def preview(self, dataset: Any, autodecode: Autodecode) -> Float[Tensor, "3 height width"] | None:
         """The model's own TensorBoard image of a few scenes of ``dataset`` (latents of auto-decoders from
         ``autodecode``), or None for the trainer's grid."""
+        return None
+
+    def gaussian_splats(self, latent: SceneLatent) -> "Gaussians | None":
+        """The scenes of ``latent`` as 3D Gaussians in world coordinates (colours RGB in [0, 1]), or None for a
+        model whose scene is not a set of Gaussians."""
         return None
 
     # ------------------------------------------------------------------ objectives

@@ -27,7 +27,7 @@ Training renders whole target images (white background) and minimises their MSE;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -35,10 +35,11 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from ..data.metadata import scene_bounds
 from ..encoders.unet import UNet, UNetConfig
 from ..geometry import camera_directions, pixel_centers
 from ..renderers.gaussians import GaussianRasterConfig, Gaussians, matrix_to_quaternion, quaternion_multiply, rasterize_gaussians
-from .base import LossOutput, RenderOutput, SceneLatent, SceneModel, TrainBatch
+from .base import LossOutput, ModelConfig, Preset, RenderOutput, SceneLatent, SceneModel, TrainBatch, TrainingDefaults
 
 #: the zeroth spherical-harmonic basis constant (3DGS's C0)
 SH_C0 = 0.28209479177387814
@@ -47,7 +48,7 @@ GROUPS = (("depth", 1), ("offset", 3), ("opacity", 1), ("scale", 3), ("rotation"
 
 
 @dataclass
-class SplatterConfig:
+class SplatterConfig(ModelConfig):
     unet: UNetConfig = field(default_factory=UNetConfig)
     #: box_min (3) then box_max (3), world units (set from the dataset's metadata when training)
     bounds: tuple[float, ...] = (-0.5, -0.5, -0.5, 0.5, 0.5, 0.5)
@@ -60,11 +61,27 @@ class SplatterConfig:
     #: tile side of the CPU rasteriser
     tile_size: int = 4
 
-    def for_dataset(self, metadata: dict) -> "SplatterConfig":
-        from ..training.data import scene_bounds
+    kind = "splatter"
 
-        return SplatterConfig(self.unet, scene_bounds(metadata), self.init_scale, self.init_opacity_logit,
-                              self.init_gains, self.white_background, self.tile_size)
+    def build(self, num_train_scenes: int = 0) -> "SplatterImage":
+        return SplatterImage(self, num_train_scenes)
+
+    def for_dataset(self, metadata: dict) -> "SplatterConfig":
+        """The depth interval comes from the scene box: the dataset's ``scene_bounds``."""
+        return replace(self, bounds=scene_bounds(metadata))
+
+    def tiny(self) -> "SplatterConfig":
+        return replace(self, unet=UNetConfig(channels=(8, 16), out_channels=8))
+
+    @classmethod
+    def presets(cls) -> list[Preset]:
+        return [Preset(
+            "splatter", cls(),
+            # Splatter Image: 8 objects x 4 target images at lr 5e-5 for 900k GPU steps; on the CPU fewer targets per
+            # step and a larger rate (results/quality/splatter_vs_pixelnerf)
+            TrainingDefaults(lr=2e-4, scenes_per_batch=4, target_views=3, rays_per_scene=None, input_views=(1,)),
+            "Splatter Image: U-Net -> one 3D Gaussian per input pixel, rendered by Gaussian splatting",
+        )]
 
 
 def splatter_channels() -> int:
@@ -74,6 +91,8 @@ def splatter_channels() -> int:
 class SplatterImage(SceneModel):
     modes = ("encode",)
     uses_rays = False
+    #: rendered z-depth (and alpha) from any camera: meshed by fusing depth maps (TSDF), as SRN
+    geometry = "depth"
 
     def __init__(self, config: SplatterConfig, num_train_scenes: int = 0) -> None:
         super().__init__()
@@ -124,6 +143,9 @@ class SplatterImage(SceneModel):
             opacities=flat(torch.sigmoid(raw["opacity"]))[..., 0],
             colors=flat((SH_C0 * raw["color"] + 0.5).clamp_min(0.0)),
         )
+
+    def gaussian_splats(self, latent: SceneLatent) -> Gaussians:
+        return self.gaussians(latent)
 
     # ------------------------------------------------------------------ rendering
     def raster_config(self, normals: bool = False) -> GaussianRasterConfig:
