@@ -2,7 +2,7 @@
 average of the machine during the runs (load.log: `date loadavg` every 30 s).
 
 Run from the repo root:
-python results/quality/splatter_vs_pixelnerf/plot_training.py SPLATTER_RUN PIXELNERF_RUN LOAD_LOG OUT.png
+python scripts/splatter_vs_pixelnerf_plot_training.py SPLATTER_RUN PIXELNERF_RUN LOAD_LOG OUT.png
 """
 
 import sys

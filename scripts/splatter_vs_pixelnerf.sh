@@ -26,4 +26,4 @@ for split in test test_ood_pose; do
     --json $OUT/eval_splatter_${split}_1v.json --save-images $S/eq_splatter/renders/$split
 done
 # 3. training curves and load
-python $OUT/plot_training.py $S/eq_splatter $S/eq_pixelnerf $S/load.log $OUT/training.png
+python scripts/splatter_vs_pixelnerf_plot_training.py $S/eq_splatter $S/eq_pixelnerf $S/load.log $OUT/training.png
