@@ -25,6 +25,7 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
         splits=splits,
         progress=True,
         preview=args.preview,
+        style=getattr(args, "style", "v1"),
     )
     config.validate()
     return config

@@ -37,7 +37,9 @@ from ..image_io import atomic_write_bytes, write_png
 from .cameras import CameraSetup, camera_setup, intrinsics_for, sample_orbit, sample_source_pair
 from .categories import CATEGORIES, PART_NAMES, sample_scene
 from .primitives import PackedScene, Scene, pack_scene, packed_sdf, sample_surface
+from .realistic import sample_scene_v2
 from .render import DEFAULT_LIGHTING, RenderedViews, render_packed
+from .sdf import SDFScene, render_sdf_views, sdf_surface_samples
 
 ALL_SPLITS = ("train", "val", "test", "test_ood_pose")
 #: Split codes used in the per-scene random streams (test_ood_pose shares its objects with test).
@@ -47,6 +49,8 @@ _STREAM_SHAPE, _STREAM_CAMERAS, _STREAM_SOURCES, _STREAM_SAMPLES = 0, 1, 2, 3
 INPUT_VIEWS = (0, 1)
 DEPTH_SCALE = {"cars": 1e-4, "chairs": 1e-4, "rooms": 2e-4}
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 1024
+STYLES = ("v1", "v2")
+V2_CATEGORIES = ("cars", "chairs")
 
 
 @dataclass
@@ -71,11 +75,18 @@ class GeneratorConfig:
     supersample: int = 2
     progress: bool = False
     preview: str | Path | None = None
+    #: "v1": the analytic-primitive scenes every result up to generator v2 used (byte-reproducible); "v2": smooth,
+    #: textured, randomly lit cars and chairs (:mod:`.realistic`)
+    style: str = "v1"
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` with a one-line message on any invalid value."""
         if self.category not in CATEGORIES:
             raise ConfigError(f"--category must be one of {', '.join(CATEGORIES)}, got {self.category!r}")
+        if self.style not in STYLES:
+            raise ConfigError(f"--style must be one of {', '.join(STYLES)}, got {self.style!r}")
+        if self.style == "v2" and self.category not in V2_CATEGORIES:
+            raise ConfigError(f"--style v2 makes {' and '.join(V2_CATEGORIES)}; --category {self.category} has only v1")
         if self.objects < 1:
             raise ConfigError(f"--objects must be at least 1, got {self.objects}")
         if self.views < 1:
@@ -133,7 +144,7 @@ def scene_id(index: int) -> str:
 class SceneSample:
     """One generated scene: its geometry, cameras and the pose parameters of every view."""
 
-    scene: Scene
+    scene: Scene | SDFScene
     cam2world: torch.Tensor  # (view, 4, 4) float64
     angles: np.ndarray  # (view, 3): azimuth_deg, elevation_deg, distance
     K: torch.Tensor  # (3, 3) float64
@@ -142,7 +153,8 @@ class SceneSample:
 def make_scene(config: GeneratorConfig, split: str, index: int) -> SceneSample:
     """Sample the scene and cameras of scene ``index`` of ``split`` (deterministic)."""
     shape_split = "test" if split == "test_ood_pose" else split
-    scene = sample_scene(config.category, scene_rng(config.seed, shape_split, index, _STREAM_SHAPE))
+    rng = scene_rng(config.seed, shape_split, index, _STREAM_SHAPE)
+    scene = sample_scene_v2(config.category, rng) if config.style == "v2" else sample_scene(config.category, rng)
     setup = camera_setup(config.category)
     views = config.views_for(split)
     cams, angles = _cameras(config.seed, split, index, views, setup)
@@ -250,6 +262,8 @@ def sdf_samples(
 
 
 def _write_scene(config: GeneratorConfig, root: Path, split: str, index: int) -> int:
+    if config.style == "v2":
+        return _write_scene_v2(config, root, split, index)
     sample = make_scene(config, split, index)
     folder = root / f"{config.category}_{split}" / scene_id(index)
     for sub in ("rgb", "pose", "depth", "normal", "mask", "parts"):
@@ -273,6 +287,46 @@ def _write_scene(config: GeneratorConfig, root: Path, split: str, index: int) ->
     q_points, q_sdf, q_occ = sdf_samples(sample.scene, packed, config.sdf_samples, rng, surface=base)
     save_npz(folder / "sdf.npz", {"points": q_points, "sdf": q_sdf, "occupancy": q_occ})
     info = sample.scene.to_json()
+    info["views"] = [
+        {"view": scene_id(i), "azimuth_deg": round(float(a), 6), "elevation_deg": round(float(e), 6), "distance": round(float(d), 6)}
+        for i, (a, e, d) in enumerate(sample.angles)
+    ]
+    (folder / "scene.json").write_text(json.dumps(info, indent=1) + "\n")
+    return views
+
+
+def _write_scene_v2(config: GeneratorConfig, root: Path, split: str, index: int) -> int:
+    """:func:`_write_scene` for ``style="v2"``: the same files, from the sphere-traced SDF scene."""
+    sample = make_scene(config, split, index)
+    scene = sample.scene
+    assert isinstance(scene, SDFScene)
+    folder = root / f"{config.category}_{split}" / scene_id(index)
+    for sub in ("rgb", "pose", "depth", "normal", "mask", "parts"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    res = config.resolution
+    views = sample.cam2world.shape[0]
+    K = sample.K.expand(views, 3, 3)
+    batch = max(1, (8 * 64 * 64) // (res * res))
+    cams_np = sample.cam2world.numpy()
+    for start in range(0, views, batch):
+        out = render_sdf_views(scene, sample.cam2world[start : start + batch], K[start : start + batch], res, res, config.supersample)
+        _write_views(folder, start, out, cams_np[start : start + batch], DEPTH_SCALE[config.category])
+    (folder / "intrinsics.txt").write_text(format_intrinsics(sample.K.numpy(), res, res))
+    rng = scene_rng(config.seed, "test" if split == "test_ood_pose" else split, index, _STREAM_SAMPLES)
+    points, normals, parts = sdf_surface_samples(scene, config.surface_points, rng)
+    save_npz(folder / "points.npz", {"points": points, "normals": normals, "parts": parts})
+    n_near = int(round(0.4 * config.sdf_samples))
+    n_far = n_near
+    lo, hi = (np.asarray(b, dtype=np.float64) for b in scene.bounds)
+    half = float(0.5 * (hi - lo).max())
+    base = points[rng.integers(0, len(points), n_near + n_far)].astype(np.float64)
+    sigma = np.concatenate([np.full(n_near, 0.02 * half), np.full(n_far, 0.08 * half)])
+    near = base + rng.normal(size=base.shape) * sigma[:, None]
+    uniform = lo + rng.random((config.sdf_samples - n_near - n_far, 3)) * (hi - lo)
+    q_points = np.clip(np.concatenate([near, uniform]), lo, hi).astype(np.float32)
+    q_sdf = scene.sdf(torch.from_numpy(q_points)).numpy().astype(np.float32)
+    save_npz(folder / "sdf.npz", {"points": q_points, "sdf": q_sdf, "occupancy": (q_sdf < 0).astype(np.uint8)})
+    info = scene.to_json()
     info["views"] = [
         {"view": scene_id(i), "azimuth_deg": round(float(a), 6), "elevation_deg": round(float(e), 6), "distance": round(float(d), 6)}
         for i, (a, e, d) in enumerate(sample.angles)
@@ -336,7 +390,7 @@ def metadata(config: GeneratorConfig) -> dict[str, object]:
         "principal_point": [float(K[0, 2]), float(K[1, 2])],
         "model": "orbit: eye = target + distance * (cos(el) sin(az), sin(el), cos(el) cos(az)), image up = +y",
     })
-    return {
+    meta: dict[str, object] = {
         "format": "sceneprior-srn",
         "version": 1,
         "generator": f"sceneprior {__version__}",
@@ -363,6 +417,13 @@ def metadata(config: GeneratorConfig) -> dict[str, object]:
         },
         "shared_objects": {"test_ood_pose": "test"} if "test_ood_pose" in sizes else {},
     }
+    if config.style == "v2":  # v1's metadata stays as it was
+        meta["style"] = "v2"
+        meta["lighting"] = {"model": "v2: one directional light per scene with a soft cast shadow, Lambert + Blinn-Phong "
+                            "specular, ambient; direction, intensity, ambient level and colour temperature drawn per scene "
+                            "(scene.json 'light')", "elevation_deg": [20.0, 75.0], "intensity": [0.6, 1.0],
+                            "ambient": [0.22, 0.45], "kelvin": [3200.0, 7500.0]}
+    return meta
 
 
 def sample_scene_bounds(category: str) -> tuple[list[float], list[float]]:
@@ -485,8 +546,10 @@ def preview_grid(config: GeneratorConfig, scenes: int = 4, views: int = 3) -> np
     for index in range(count):
         sample = make_scene(config, split, index)
         n = min(views, sample.cam2world.shape[0])
-        packed = pack_scene(sample.scene)
-        out = render_packed(packed, sample.cam2world[:n], sample.K.expand(n, 3, 3), res, res, config.supersample)
+        if isinstance(sample.scene, SDFScene):
+            out = render_sdf_views(sample.scene, sample.cam2world[:n], sample.K.expand(n, 3, 3), res, res, config.supersample)
+        else:
+            out = render_packed(pack_scene(sample.scene), sample.cam2world[:n], sample.K.expand(n, 3, 3), res, res, config.supersample)
         for k in range(n):
             rgb = (out.rgb[k].numpy() * 255 + 0.5).astype(np.uint8)
             mask = out.mask[k].numpy()
