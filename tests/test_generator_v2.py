@@ -94,6 +94,23 @@ def test_sdf_shapes_match_closed_forms():
     assert warm[0] == 1.0 and warm[2] < 0.7 and cool[2] == 1.0 and cool[0] < 1.0
 
 
+def test_sampled_profile_field_matches_the_exact_polygon_distance():
+    from sceneprior.data.generator.sdf import ProfileField
+
+    car = sample_car_v2(np.random.default_rng(2))
+    body = next(c for c in car.components if c.shape == "lofted")
+    profile = torch.tensor(body.params["profile"], dtype=torch.float32)
+    field = ProfileField(profile)
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4000, generator=g) - 0.5) * 1.4
+    y = (torch.rand(4000, generator=g) - 0.3) * 0.9
+    exact = sd_polygon(x, y, profile)
+    approx = field(x, y)
+    near = exact.abs() < 0.05
+    assert float((approx - exact)[near].abs().max()) < 2e-3  # the surface sits where the exact one does
+    assert bool((approx >= exact - 2e-3).all())  # far outside the lattice still a bound (never an overestimate)
+
+
 def test_seven_segment_digits():
     u, v = torch.meshgrid(torch.linspace(-1, 1, 81), torch.linspace(-1, 1, 81), indexing="xy")
     ink = {n: int(seven_segment(u.reshape(-1), -v.reshape(-1), n, torch.ones(81 * 81)).sum()) for n in (1, 7, 8)}

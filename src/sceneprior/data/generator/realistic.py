@@ -616,6 +616,8 @@ def sample_chair_v2(rng: np.random.Generator) -> SDFScene:
             back_h = _u(rng, 0.12, min(0.25, 0.95 - seat_y))
             comps.append(Component("round_box", {"half": [0.8 * seat_r, 0.5 * back_h, 0.015], "radius": 0.012}, part["back"], M_BACK,
                                    centre=(0.0, seat_y + 0.5 * back_h + 0.02, -0.85 * seat_r)))
+            comps.append(Component("capsule", {"a": [0.0, seat_y - 0.02, -0.8 * seat_r], "b": [0.0, seat_y + 0.5 * back_h, -0.85 * seat_r],
+                                               "radius": 0.012}, part["back"], M_FRAME))  # the post that holds the back
             top = seat_y + back_h + 0.02
         upholstery = "wood" if rng.random() < 0.4 else ("leather" if rng.random() < 0.5 else "plastic")
         frame = "metal" if rng.random() < 0.5 else "wood"
