@@ -189,8 +189,9 @@ def test_shipped_pixelnerf_renders_held_out_views_of_a_car_it_never_saw(tmp_path
     cache = SplitCache(split)
     scores = []
     for index in range(len(split)):
-        images, cam2world, K = cache.scene(index)
-        rgb = images.permute(0, 2, 3, 1).numpy()  # (view, H, W, 3) uint8
+        stored = cache.scene(index)
+        cam2world, K = stored.cam2world, stored.intrinsics
+        rgb = stored.images.permute(0, 2, 3, 1).numpy()  # (view, H, W, 3) uint8
         rec = reconstruct(loaded, [rgb[0]], cam2world[:1], K[:1])
         assert rec.mode == "encode"
         for v in range(1, len(rgb)):

@@ -57,8 +57,8 @@ def test_checkpoint_round_trip_gives_the_same_outputs(toy_data, tmp_path):
     dirs = torch.nn.functional.normalize(torch.tensor([[[0.01 * k, 0.0, -1.0] for k in range(5)]]), dim=-1)
     from sceneprior.training.data import SplitCache, open_split
 
-    images, cam2world, K = SplitCache(open_split(toy_data, "train")).scene(0)
-    observed = (images[None, :1].float() / 255, cam2world[None, :1], K[None, :1])
+    stored = SplitCache(open_split(toy_data, "train")).scene(0)
+    observed = (stored.float_images()[None, :1], stored.cam2world[None, :1], stored.intrinsics[None, :1])
     torch.manual_seed(0)
     a = model.render_rays(model.encode(*observed), origins, dirs).rgb
     torch.manual_seed(0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Float, Int, UInt8
 from torch import Tensor
 
 
@@ -51,6 +51,31 @@ class SceneViews:
             if isinstance(value, Tensor):
                 updates[f.name] = value[index_t]
         return replace(self, **updates)
+
+
+@dataclass
+class StoredViews:
+    """Posed views of one scene as training keeps them: images quantised to uint8 (an in-memory split holds
+    these; batches turn them back into floats in [0, 1])."""
+
+    images: UInt8[Tensor, "view 3 height width"]
+    cam2world: Float[Tensor, "view 4 4"]
+    intrinsics: Float[Tensor, "view 3 3"]
+
+    @staticmethod
+    def quantise(views: SceneViews) -> "StoredViews":
+        return StoredViews((views.images.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8), views.cam2world, views.intrinsics)
+
+    @property
+    def num_views(self) -> int:
+        return self.images.shape[0]
+
+    def select(self, index: list[int]) -> "StoredViews":
+        """Views ``index``, in that order (repeats allowed)."""
+        return StoredViews(self.images[index], self.cam2world[index], self.intrinsics[index])
+
+    def float_images(self) -> Float[Tensor, "view 3 height width"]:
+        return self.images.to(torch.float32) / 255.0
 
 
 @dataclass

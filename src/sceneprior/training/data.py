@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch import Tensor
-
 from ..data.datasets import open_dataset
 from ..data.metadata import dataset_metadata, scene_bounds  # noqa: F401  (re-exported)
 from ..data.srn import SRNDataset
+from ..data.types import StoredViews
 from ..errors import DataError
 
 
@@ -28,17 +26,15 @@ class SplitCache:
 
     def __init__(self, dataset: SRNDataset) -> None:
         self.dataset = dataset
-        self._scenes: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
+        self._scenes: dict[int, StoredViews] = {}
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def scene(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
-        """(images uint8 (view, 3, H, W), cam2world (view, 4, 4), intrinsics (view, 3, 3))."""
+    def scene(self, i: int) -> StoredViews:
+        """Every view of scene ``i``, images as uint8."""
         if i not in self._scenes:
-            views = self.dataset[i]
-            images = (views.images.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
-            self._scenes[i] = (images, views.cam2world, views.intrinsics)
+            self._scenes[i] = StoredViews.quantise(self.dataset[i])
         return self._scenes[i]
 
     def load_all(self) -> None:

@@ -36,6 +36,7 @@ import torch.distributed as dist
 from torch import Tensor
 
 from ..data.batch_plan import BatchPlan, plan_batch
+from ..data.types import StoredViews
 from ..errors import ConfigError, DataError, SceneError
 from ..models.base import SceneModel, TrainBatch, sample_image_rays
 
@@ -175,11 +176,6 @@ def wrap_model(model: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
 # --------------------------------------------------------------------------------------------------- batches
 
 
-def _quantise(images: Tensor) -> Tensor:
-    """float [0, 1] -> uint8, as the in-memory cache stores them (both paths give the same batches)."""
-    return (images.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
-
-
 class ViewSource:
     """Views of training scenes: from a :class:`~sceneprior.training.data.SplitCache` (kept in memory) or read
     from the dataset on each request (nothing kept: datasets larger than memory, with loader workers)."""
@@ -190,18 +186,16 @@ class ViewSource:
 
     def num_views(self, i: int) -> int:
         if self.cache is not None:
-            return int(self.cache.scene(i)[0].shape[0])
+            return self.cache.scene(i).num_views
         return int(self.dataset.num_views(i))
 
-    def views(self, i: int, index: list[int]) -> tuple[Tensor, Tensor, Tensor]:
-        """(uint8 images (view, 3, H, W), cam2world, K) of views ``index`` of scene ``i``, in that order."""
+    def views(self, i: int, index: list[int]) -> StoredViews:
+        """Views ``index`` of scene ``i``, in that order (images as uint8)."""
         if self.cache is not None:
-            images, cam2world, K = self.cache.scene(i)
-            return images[index], cam2world[index], K[index]
+            return self.cache.scene(i).select(index)
         unique = sorted(set(index))
         views = self.dataset.load_views(i, unique)
-        where = [unique.index(k) for k in index]
-        return _quantise(views.images)[where], views.cam2world[where], views.intrinsics[where]
+        return StoredViews.quantise(views).select([unique.index(k) for k in index])
 
 
 def build_shard(plan: BatchPlan, source: ViewSource, rank: int, world_size: int, target_views: int,
@@ -221,8 +215,8 @@ def build_shard(plan: BatchPlan, source: ViewSource, rank: int, world_size: int,
             tgt = rest[torch.randint(len(rest), (target_views,), generator=generator)]
         else:
             tgt = rest[:target_views]
-        images, cam2world, K = source.views(scene, src.tolist() + tgt.tolist())
-        images = images.to(torch.float32) / 255.0
+        stored = source.views(scene, src.tolist() + tgt.tolist())
+        images, cam2world, K = stored.float_images(), stored.cam2world, stored.intrinsics
         inputs.append((images[:n_in], cam2world[:n_in], K[:n_in]))
         targets.append((images[n_in:], cam2world[n_in:], K[n_in:]))
         if rays_per_scene is not None:

@@ -205,8 +205,8 @@ def _image_grid(model: SceneModel, val: SplitCache | None, train: SplitCache, co
     cache = val if val is not None else train
     rows = []
     for i in range(min(config.val_scenes, len(cache))):
-        images, cam2world, K = cache.scene(i)
-        images = images.to(torch.float32) / 255.0
+        stored = cache.scene(i)
+        images, cam2world, K = stored.float_images(), stored.cam2world, stored.intrinsics
         src, tgt = 0, images.shape[0] // 2
         observed = PosedViews(images[None, [src]], cam2world[None, [src]], K[None, [src]])
         mode = "encode" if "encode" in model.modes else "autodecode"
