@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("data")
     p.add_argument("--split", default="test")
     p.add_argument("--json", default=None)
+    p.add_argument("--max-views", type=int, default=None, help="targets per object, chosen as sceneprior eval --max-views does")
     args = p.parse_args(argv)
     dataset = open_split(args.data, args.split, None, load_extras=False)
     metadata = dataset_metadata(args.data)
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         total = dataset.num_views(i)
         sources = source_views(metadata, args.split, total, 1)
         targets = [v for v in range(total) if v not in sources]
+        if args.max_views is not None:
+            targets = targets[:: max(1, math.ceil(len(targets) / args.max_views))][: args.max_views]
         observed = dataset.load_views(i, sources).images[0].permute(1, 2, 0).numpy()
         truth = dataset.load_views(i, targets)
         ps = [psnr(observed, truth.images[k].permute(1, 2, 0).numpy()) for k in range(len(targets))]

@@ -10,10 +10,12 @@ Langridge, Richard Langridge, Matthias Keysermann and others, licence GPL-2+ (th
 Steps (all deterministic):
 1. get ``data.zip`` of trigger-rally-data 0.6.6.1-3: an installed copy (``/usr/share/games/trigger-rally``), a
    ``.deb`` given with ``--deb``, or ``apt-get download trigger-rally-data`` into ``WORK``;
-2. assemble each car as the game does (``vehicles/NAME/NAME.vehicle``): the body OBJ scaled by the body part's
+2. assemble each car as the game does (the three Evo bodies name a material their MTL does not define; they get
+   the MTL's one material, i.e. their own texture, as in the game: :func:`fix_material_names`) (``vehicles/NAME/NAME.vehicle``): the body OBJ scaled by the body part's
    ``scale`` and four copies of the wheel OBJ scaled by ``wheelscale * radius`` at the ``<wheel pos>`` of the part
    (wheels on the -x side turned 180° about the up axis), written as one textured GLB per car;
-3. ``sceneprior data render-meshes WORK/meshes --out OUT --split test --up +z --forward +y --views 50 --seed 0``.
+3. ``sceneprior data render-meshes WORK/meshes --out OUT --split test --no-test-ood-pose --up +z --forward +y --views 50
+   --seed 0 --spp 64``.
 
     python scripts/real_cars_checkset.py --work /tmp/trigger --out data/real_cars
 """
@@ -50,6 +52,23 @@ def _floats(text: str) -> np.ndarray:
     return np.array([float(v) for v in text.split(",")])
 
 
+def fix_material_names(obj: Path) -> None:
+    """The Evo bodies say ``usemtl _eva.png`` while their MTL defines only ``_evo_*.png`` (the game textures a
+    car by its own file names, not through the MTL): where an OBJ uses a material its MTL does not define and the
+    MTL defines exactly one, use that one -- else trimesh reads the body untextured (grey)."""
+    text = obj.read_text(errors="replace")
+    mtl_names = [line.split()[1] for line in text.splitlines() if line.startswith("mtllib ")]
+    defined: list[str] = []
+    for name in mtl_names:
+        mtl = obj.parent / name
+        if mtl.is_file():
+            defined += [line.split()[1] for line in mtl.read_text(errors="replace").splitlines() if line.startswith("newmtl ")]
+    if len(defined) != 1:
+        return
+    lines = [f"usemtl {defined[0]}" if line.startswith("usemtl ") and line.split()[1] not in defined else line for line in text.splitlines()]
+    obj.write_text("\n".join(lines) + "\n")
+
+
 def assemble(archive: zipfile.ZipFile, vehicle: str, folder: Path) -> Path:
     """One car (body + 4 wheels) as a GLB in the game's frame (x right, y forward, z up)."""
     import trimesh
@@ -60,6 +79,8 @@ def assemble(archive: zipfile.ZipFile, vehicle: str, folder: Path) -> Path:
         if member.startswith(str(base) + "/") and not member.endswith("/"):
             (folder / "src" / member).parent.mkdir(parents=True, exist_ok=True)
             (folder / "src" / member).write_bytes(archive.read(member))
+    for obj in sorted((folder / "src" / base).glob("*.obj")):
+        fix_material_names(obj)
     root = ET.fromstring(archive.read(vehicle))
     gen = root.find("genparams")
     part = root.find("part")
@@ -101,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         for vehicle in vehicles:
             print(f"assembled {assemble(archive, vehicle, work)}")
     command = [sys.executable, "-m", "sceneprior", "data", "render-meshes", str(work / "meshes"), "--out", args.out,
-               "--split", "test", "--up", "+z", "--forward", "+y", "--views", str(args.views), "--resolution",
+               "--split", "test", "--no-test-ood-pose", "--up", "+z", "--forward", "+y", "--views", str(args.views), "--resolution",
                str(args.resolution), "--seed", "0", "--spp", str(args.spp)]
     if args.threads:
         command += ["--threads", str(args.threads)]

@@ -151,6 +151,7 @@ def test_splits_are_deterministic_and_test_repeats_in_ood():
     assert assign_splits(meshes, "auto", 4) != a
     only = assign_splits(meshes, "test", 0)
     assert set(only) == {"test", "test_ood_pose"} and only["test"] == meshes
+    assert set(assign_splits(meshes, "test", 0, ood=False)) == {"test"}
 
 
 def test_surface_samples_lie_on_the_mesh():

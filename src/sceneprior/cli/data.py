@@ -56,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     meshes.add_argument("--seed", type=int, default=0, help="camera and split seed (the generator's camera streams)")
     meshes.add_argument("--spp", type=int, default=32, help="samples per pixel of the RGB render (default 32)")
     meshes.add_argument("--threads", type=int, default=None, help="renderer threads (default: all CPUs)")
+    meshes.add_argument("--no-test-ood-pose", dest="ood", action="store_false",
+                        help="do not render the test meshes a second time into test_ood_pose")
     meshes.set_defaults(func=_render_meshes)
 
     check = sub.add_parser(
@@ -84,7 +86,7 @@ def _render_meshes(args: argparse.Namespace) -> int:
         mesh_dir=args.mesh_dir, out=args.out, category=args.category,
         normalisation=default_normalisation(args.category, args.up, args.forward, args.extent), split=args.split,
         views=args.views, test_views=args.test_views, resolution=args.resolution, seed=args.seed, spp=args.spp,
-        threads=args.threads, progress=True,
+        threads=args.threads, progress=True, ood=args.ood,
     )
     root, failed = render_meshes(config)
     print(f"dataset: {root}")

@@ -68,6 +68,8 @@ class RenderMeshesConfig:
     surface_points: int = 10000
     threads: int | None = None
     progress: bool = False
+    #: also render the test meshes into test_ood_pose (out-of-range cameras)
+    ood: bool = True
 
     def validate(self) -> None:
         if self.split not in SPLIT_CHOICES:
@@ -100,7 +102,7 @@ def default_normalisation(category: str, up: str = "+y", forward: str | None = N
     return Normalisation(up=up, forward=forward or target, target_forward=target, extent=extent)
 
 
-def assign_splits(meshes: list[Path], split: str, seed: int) -> dict[str, list[Path]]:
+def assign_splits(meshes: list[Path], split: str, seed: int, ood: bool = True) -> dict[str, list[Path]]:
     """Which meshes go to which split (see the module docstring); test_ood_pose repeats test."""
     if split != "auto":
         out = {split: list(meshes)}
@@ -113,7 +115,7 @@ def assign_splits(meshes: list[Path], split: str, seed: int) -> dict[str, list[P
         out = {"train": sorted(shuffled[n_val + n_test:]), "val": sorted(shuffled[:n_val]),
                "test": sorted(shuffled[n_val:n_val + n_test])}
         out = {k: v for k, v in out.items() if v}
-    if "test" in out:
+    if "test" in out and ood:
         out["test_ood_pose"] = list(out["test"])
     return out
 
@@ -217,7 +219,7 @@ def render_meshes(config: RenderMeshesConfig) -> tuple[Path, list[str]]:
         raise ConfigError(f"--out {out} must not be inside the mesh folder {root_in}")
     tmp, replace = _prepare_out(out)
     del mi
-    plan = assign_splits(meshes, config.split, config.seed)
+    plan = assign_splits(meshes, config.split, config.seed, config.ood)
     counters = {s: 0 for s in plan}
     sources: dict[str, list[str]] = {s: [] for s in plan}
     failed: list[str] = []
@@ -231,7 +233,7 @@ def render_meshes(config: RenderMeshesConfig) -> tuple[Path, list[str]]:
                 try:
                     parts, info = normalise_parts(load_mesh_parts(path), config.normalisation)
                     index = counters[split]
-                    targets = [split] + (["test_ood_pose"] if split == "test" else [])
+                    targets = [split] + (["test_ood_pose"] if split == "test" and config.ood else [])
                     with MeshRenderer(parts, MESH_LIGHTING, spp=config.spp, seed=_stable_seed(config.seed, rel)) as renderer:
                         for target in targets:
                             folder = tmp / f"{config.category}_{target}" / scene_id(index)
@@ -244,7 +246,7 @@ def render_meshes(config: RenderMeshesConfig) -> tuple[Path, list[str]]:
                                                                            "normalisation": info}, indent=1) + "\n")
                             sources[target].append(rel)
                     counters[split] += 1
-                    if split == "test":
+                    if split == "test" and config.ood:
                         counters["test_ood_pose"] += 1
                 except SceneError as exc:
                     message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
@@ -254,7 +256,7 @@ def render_meshes(config: RenderMeshesConfig) -> tuple[Path, list[str]]:
                     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
                     failed.append(f"{path}: cannot render ({type(exc).__name__}: {first})")
                     print(f"error: {failed[-1]} (left out)", file=sys.stderr)
-                    for target in [split] + (["test_ood_pose"] if split == "test" else []):
+                    for target in [split] + (["test_ood_pose"] if split == "test" and config.ood else []):
                         shutil.rmtree(tmp / f"{config.category}_{target}" / scene_id(counters[split]), ignore_errors=True)
                 if config.progress:
                     rate = views_done / max(time.perf_counter() - start, 1e-9)
