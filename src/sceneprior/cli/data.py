@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Render a procedural family of 3D scenes into train/val/test/test_ood_pose splits in the SRN "
         "layout (see docs/DATA_FORMAT.md). Deterministic for a seed.",
     )
-    gen.add_argument("--category", choices=["cars", "chairs", "rooms"], default="cars")
+    gen.add_argument("--category", choices=["cars", "chairs", "rooms", "streets"], default="cars",
+                     help="streets: dynamic street videos (--objects streets, --views cameras per time step, --time-steps)")
     gen.add_argument("--out", required=True, help="output root folder")
     gen.add_argument("--objects", type=int, default=500, help="training scenes (val/test sizes follow, see --help-splits)")
     gen.add_argument("--views", type=int, default=50, help="views per training scene")
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--resolution", type=int, default=64)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--workers", type=int, default=None, help="processes (default: number of CPUs)")
-    gen.add_argument("--splits", default="train,val,test,test_ood_pose", help="comma-separated splits to write")
+    gen.add_argument("--splits", default=None,
+                     help="comma-separated splits to write (default: train,val,test,test_ood_pose; streets: train,val,test,test_composition)")
+    gen.add_argument("--time-steps", type=int, default=4, help="streets only: time steps per video (the cars move between them)")
     gen.add_argument("--preview", default=None, help="also write a PNG grid of a few views here")
     gen.add_argument("--style", default="v1", choices=["v1", "v2"],
                      help="v1 (default): the analytic-primitive scenes of every published result, byte-reproducible; v2: smooth, "

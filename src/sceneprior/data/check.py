@@ -196,8 +196,10 @@ def _check_srn_extras(index, sizes: list[tuple[int, int] | None], depth_scale: f
         "depth": image_io.read_gray16,
         "normal": image_io.read_rgb,
         "parts": image_io.read_labels,
+        "instance": image_io.read_labels,
+        "removed": image_io.read_rgb,
     }
-    for folder in index.extras:
+    for folder in (*index.extras, *index.evaluation):
         if folder == "depth" and depth_scale is None:
             continue  # not read by the loaders either: one warning for the dataset (_check_srn)
         for k, size in enumerate(sizes):
@@ -216,7 +218,7 @@ def _check_srn_extras(index, sizes: list[tuple[int, int] | None], depth_scale: f
 
 
 def _split_order(name: str) -> tuple[int, str]:
-    for rank, split in enumerate(("train", "val", "test", "test_ood_pose")):
+    for rank, split in enumerate(("train", "val", "test", "test_ood_pose", "test_composition")):
         if name == split:
             return rank, name
     return len(KNOWN_SPLITS), name

@@ -17,8 +17,9 @@ from ..errors import DataError
 from .blender import BlenderDataset, transforms_files
 from .srn import SRNDataset, is_srn_scene_dir
 
-#: Split names of our layout, longest first so that ``cars_test_ood_pose`` is not read as ``test``.
-KNOWN_SPLITS = ("test_ood_pose", "train", "val", "test")
+#: Split names of our layout, longest first so that ``cars_test_ood_pose`` is not read as ``test``
+#: (``test_composition``: held-out compositions of the ``streets`` scenes).
+KNOWN_SPLITS = ("test_ood_pose", "test_composition", "train", "val", "test")
 
 FORMATS = ("srn-root", "srn-split", "srn-scene", "nerf-blender")
 

@@ -43,6 +43,9 @@ from .types import PointCloudSample, SceneViews
 
 #: Extra per-view folders of our generator, in the order they are read.
 EXTRA_FOLDERS = ("mask", "depth", "normal", "parts")
+#: Per-view folders of the ``streets`` scenes that only evaluation reads (``data check`` validates them; the
+#: loader never does): car instance ids (0 = static) and the views re-rendered without one car.
+EVALUATION_FOLDERS = ("instance", "removed")
 
 
 # --------------------------------------------------------------------------------------------------- text files
@@ -206,6 +209,8 @@ class SRNSceneIndex:
     extras: tuple[str, ...]
     #: usable input with something we ignore (e.g. ``depth/*.npy`` in place of our ``depth/*.png``), one line each
     warnings: tuple[str, ...] = ()
+    #: evaluation-only folders present (:data:`EVALUATION_FOLDERS`)
+    evaluation: tuple[str, ...] = ()
 
     def image_path(self, k: int) -> Path:
         return self.directory / "rgb" / self.image_names[k]
@@ -247,6 +252,7 @@ def index_srn_scene(directory: str | Path) -> tuple[SRNSceneIndex, list[str]]:
         else:  # a folder of the same name in another format (depth/*.npy ...): not ours, not read
             others = sum(1 for p in (directory / name).iterdir() if not p.name.startswith("."))
             warnings.append(f"{directory / name}: holds no <view>.png ({others} other files); not read")
+    evaluation = tuple(name for name in EVALUATION_FOLDERS if (directory / name).is_dir())
     index = SRNSceneIndex(
         scene_id=directory.name,
         directory=directory,
@@ -254,6 +260,7 @@ def index_srn_scene(directory: str | Path) -> tuple[SRNSceneIndex, list[str]]:
         image_names=tuple(images[s] for s in stems),
         extras=tuple(extras),
         warnings=tuple(warnings),
+        evaluation=evaluation,
     )
     return index, problems
 

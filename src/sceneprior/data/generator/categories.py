@@ -29,6 +29,8 @@ from .primitives import (
 )
 
 CATEGORIES = ("cars", "chairs", "rooms")
+#: Scene families that change over time (one folder per time step), each written by its own module.
+VIDEO_CATEGORIES = ("streets",)  # streets.py: static street + moving cars, see streets.generate_streets
 
 PART_NAMES: dict[str, list[str]] = {
     "cars": ["background", "body", "cabin", "window", "wheel", "light"],
