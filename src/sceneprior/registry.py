@@ -15,7 +15,9 @@ from .errors import ConfigError
 from .models.autoencoder import AutoEncoderConfig
 from .models.base import ModelConfig, Preset
 from .models.configs import from_plain
+from .models.groundplan import GroundPlanConfig
 from .models.lfn import LFNConfig
+from .models.lifting import LiftingConfig
 from .models.pixelnerf import PixelNeRFConfig
 from .models.splatter import SplatterConfig
 from .models.srn import SRNConfig
@@ -28,6 +30,8 @@ MODEL_CONFIGS: tuple[type[ModelConfig], ...] = (
     LFNConfig,
     PixelNeRFConfig,
     SplatterConfig,
+    LiftingConfig,
+    GroundPlanConfig,
     DeepSDFConfig,
     OccNetConfig,
     ConvONetConfig,

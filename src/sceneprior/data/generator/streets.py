@@ -30,7 +30,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,8 @@ STREET_CLASSES = ["background", "ground", "road", "marking", "building", "wall",
 #: Classes that can move (the dynamic part of a street).
 DYNAMIC_CLASSES = ("car",)
 STREET_BOUNDS = ((-1.0, -1.0, -1.0), (1.0, 1.0, 1.0))
+#: The box every primitive of a street lies in (metadata ``scene_bounds``: where models place their samples).
+CONTENT_BOUNDS = ((-1.0, -0.37, -1.0), (1.0, 0.2, 1.0))
 GROUND_Y = -0.3
 ROAD_HALF_WIDTH = 0.3
 LANES = ((-0.14, 1.0), (0.14, -1.0))  # (z of the lane centre, driving direction along x)
@@ -234,24 +236,26 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 
 def sample_cars(rng: np.random.Generator, count: int, time_steps: int, lane_change: bool) -> list[Car]:
     """``count`` cars on the road that never overlap at any time step and stay on the road. With
-    ``lane_change`` the last car drives at 15-30 degrees to the road (the held-out arrangement)."""
-    for _restart in range(50):
+    ``lane_change`` one car drives at 15-25 degrees to the road (the held-out arrangement); it is placed first
+    (it crosses both lanes) and numbered last."""
+    for _restart in range(500):
         cars: list[Car] = []
         for k in range(count):
-            changer = lane_change and k == count - 1
-            for _attempt in range(60):
+            changer = lane_change and k == 0
+            for _attempt in range(100):
                 lane_z, direction = LANES[int(rng.integers(2))]
                 length, width = _u(rng, 0.28, 0.36), _u(rng, 0.14, 0.17)
                 speed = _u(rng, 0.06, 0.15)
                 yaw = 0.0 if direction > 0 else math.pi
-                if changer:  # turning towards the other lane (yaw < 0 turns +x towards +z, and -x towards -z)
-                    yaw -= math.radians(_u(rng, 15.0, 30.0))
+                if changer:  # turning towards the other lane (yaw < 0 turns +x towards +z, and -x towards -z), slower
+                    yaw -= math.radians(_u(rng, 15.0, 25.0))
+                    speed = _u(rng, 0.04, 0.09)
                 travel = speed * (time_steps - 1) * math.cos(yaw)
                 lo, hi = -0.8 + 0.5 * length - min(0.0, travel), 0.8 - 0.5 * length - max(0.0, travel)
                 if lo >= hi:
                     continue
                 car = Car(
-                    instance=k + 1, length=length, width=width, body_height=_u(rng, 0.045, 0.065),
+                    instance=0, length=length, width=width, body_height=_u(rng, 0.045, 0.065),
                     cabin_height=_u(rng, 0.04, 0.06), cabin_length=length * _u(rng, 0.45, 0.6), wheel_radius=_u(rng, 0.024, 0.03),
                     paint=_hsv(rng, (0.5, 0.95), (0.45, 0.95)), x=_u(rng, lo, hi), z=lane_z + _u(rng, -0.02, 0.02),
                     yaw=yaw, speed=speed,
@@ -265,7 +269,8 @@ def sample_cars(rng: np.random.Generator, count: int, time_steps: int, lane_chan
             else:
                 break
         if len(cars) == count:
-            return cars
+            ordered = cars[1:] + cars[:1] if lane_change else cars
+            return [replace(car, instance=i + 1) for i, car in enumerate(ordered)]
     raise AssertionError(f"could not place {count} cars on the road")
 
 
@@ -460,7 +465,7 @@ def street_metadata(config: StreetConfig) -> dict[str, object]:
         },
         "input_views": {s: [0, 1] for s in sizes if s != "train"},
         "near_far": [0.6, 4.6],
-        "scene_bounds": [list(STREET_BOUNDS[0]), list(STREET_BOUNDS[1])],
+        "scene_bounds": [list(CONTENT_BOUNDS[0]), list(CONTENT_BOUNDS[1])],
         "ground_y": GROUND_Y,
         "background": [1.0, 1.0, 1.0],
         "lighting": {"model": "lambertian", **DEFAULT_LIGHTING.to_json()},
