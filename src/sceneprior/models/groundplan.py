@@ -26,7 +26,8 @@ plan (:func:`edit_dynamic`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -155,6 +156,8 @@ class VideoBatch:
 
 class GroundPlanModel(SceneModel):
     modes = ("encode",)
+    #: a volume density: the composite of the static and the dynamic plan (meshes are its level set)
+    geometry = "density"
 
     def __init__(self, config: GroundPlanConfig, num_train_scenes: int = 0) -> None:
         super().__init__()
@@ -225,6 +228,21 @@ class GroundPlanModel(SceneModel):
             return out.map(lambda t: t.reshape(*shape[:-1], t.shape[-1]))
 
         return field_fn
+
+    def density_field(self, latent: GroundPlanLatent) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """(density_fn, colour_fn) of the composite over world points ``(N, 3)`` of scene 0."""
+        field = self.field(latent.index(0))
+
+        def query(points: Tensor) -> tuple[Tensor, Tensor]:
+            out = field(points[None], torch.zeros_like(points)[None])
+            return out.density[0, :, 0], out.rgb[0]
+
+        return (lambda p: query(p)[0]), (lambda p: query(p)[1])
+
+    def density_level(self) -> float:
+        """The density at which one sampling interval reaches opacity 1/2: ln 2 · samples / box diagonal."""
+        lo, hi = torch.tensor(self.config.bounds[:3]), torch.tensor(self.config.bounds[3:])
+        return math.log(2.0) * self.config.coarse_samples / float((hi - lo).norm())
 
     def _render(self, latent: GroundPlanLatent, origins: Tensor, dirs: Tensor, part: Part = "full") -> VolumeRenderOutput:
         config = self.config
@@ -367,7 +385,7 @@ class VideoBatches:
         self.config, self.seed, self.rank, self.world_size = batch_config, seed, rank, world_size
 
     def plan(self, step: int):
-        from ..training.distributed import plan_batch
+        from ..data.batch_plan import plan_batch
 
         return plan_batch(self.seed, step, len(self.groups), self.config.scenes_per_batch, (1,))
 
@@ -380,7 +398,7 @@ class VideoBatches:
         ids = self.dataset.scene_ids
         return [ids[i] for video, _ in self._slots(step, ranks) for i in self.groups[video]]
 
-    def batch(self, step: int) -> VideoBatch:
+    def at(self, step: int) -> VideoBatch:
         slots = self._slots(step, [self.rank])
         cfg = self.config
         index, images, cams, Ks, rays = [], [], [], [], []
@@ -411,7 +429,7 @@ class VideoBatches:
     def iterate(self, start: int, stop: int | None) -> Iterator[tuple[int, VideoBatch]]:
         step = start + 1
         while stop is None or step <= stop:
-            yield step, self.batch(step)
+            yield step, self.at(step)
             step += 1
 
 

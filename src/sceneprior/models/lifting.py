@@ -21,6 +21,8 @@ loss. Grid 32³ × 8-16 channels instead of 32³ × 64 (CPU-sized).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -107,6 +109,8 @@ class GridLatent(SceneLatent):
 
 class LiftedGrid(SceneModel):
     modes = ("encode",)
+    #: a volume density decoded from the grid (meshes are its level set)
+    geometry = "density"
 
     def __init__(self, config: LiftingConfig, num_train_scenes: int = 0) -> None:
         super().__init__()
@@ -130,7 +134,7 @@ class LiftedGrid(SceneModel):
         return Bounds(half_extent=self.config.half_extent, padding=0.0)
 
     def lift(self, images: Float[Tensor, "batch view 3 height width"], cam2world: Float[Tensor, "batch view 4 4"],
-             intrinsics: Float[Tensor, "batch view 3 3"]) -> Float[Tensor, "batch channel depth height width"]:
+             intrinsics: Float[Tensor, "batch view 3 3"]) -> Float[Tensor, "batch channel gz gy gx"]:
         """The lifted volume before the 3D U-Net: per voxel, the occlusion-weighted features of the views."""
         batch = images.shape[0]
         maps = self.head(self.encoder(rearrange(images, "b v c h w -> (b v) c h w")))
@@ -159,6 +163,22 @@ class LiftedGrid(SceneModel):
             return out.map(lambda t: t.reshape(*shape[:-1], t.shape[-1]))
 
         return field_fn
+
+
+    def density_field(self, latent: GridLatent) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """(density_fn, colour_fn) over world points ``(N, 3)`` of scene 0 (the field has no view dependence)."""
+        field = self.field(latent.index(0))
+
+        def query(points: Tensor) -> tuple[Tensor, Tensor]:
+            out = field(points[None], torch.zeros_like(points)[None])
+            return out.density[0, :, 0], out.rgb[0]
+
+        return (lambda p: query(p)[0]), (lambda p: query(p)[1])
+
+    def density_level(self) -> float:
+        """The density at which one coarse sampling interval reaches opacity 1/2: ln 2 · samples / box diagonal."""
+        lo, hi = torch.tensor(self.config.bounds[:3]), torch.tensor(self.config.bounds[3:])
+        return math.log(2.0) * self.config.coarse_samples / float((hi - lo).norm())
 
     def render_rays(self, latent: GridLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
         config = self.config
