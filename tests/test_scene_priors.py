@@ -29,7 +29,7 @@ def _camera(eye: tuple[float, float, float], target=(0.0, 0.0, 0.0)) -> torch.Te
 def streets(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("priors") / "streets"
     return generate_streets(StreetConfig(out=root, videos=2, cameras=3, time_steps=2, val_videos=1, test_videos=1, resolution=24,
-                                         workers=1, splits=("train", "test")))
+                                         workers=1, splits=("train", "test", "test_composition")))
 
 
 # ---------------------------------------------------------------------------------------------------- lifting
@@ -234,3 +234,25 @@ def test_ground_plan_preset_loss_falls_on_a_tiny_video_set(streets: Path) -> Non
         losses.append(float(out.total.detach()))
     assert {"mse", "mse_swap", "dynamic_weight"} <= set(out.terms)
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3, losses
+
+
+def test_static_dynamic_claim_writes_its_report(streets: Path, tmp_path: Path) -> None:
+    import json
+
+    from sceneprior.claims.common import ClaimConfig, run_claim
+    from sceneprior.training import TrainConfig, train
+
+    train(tmp_path / "run", TrainConfig(data=str(streets), preset="groundplan", steps=2, batch=BatchConfig(2, 1, 32, (1,)),
+                                        image_every=0, checkpoint_every=2, progress=False,
+                                        model_overrides={"plan": {"resolution": 16, "column_samples": 4}, "unet_depth": 2,
+                                                         "unet_filters": 8, "coarse_samples": 12}))
+    report = run_claim(ClaimConfig(name="static-dynamic", model=str(tmp_path / "run"), data=str(streets),
+                                   out=str(tmp_path / "claim"), objects=1, views=1))
+    data = json.loads((tmp_path / "claim" / "claim.json").read_text())
+    assert (tmp_path / "claim" / "claim.png").is_file() and "static-dynamic" in (tmp_path / "claim" / "README.md").read_text()
+    for split in ("test", "test_composition"):
+        result = data["data"][split]
+        assert result["streets"] == 1 and result["novel_views"] == 1
+        assert 0.0 <= result["iou_dynamic_input"] <= 1.0 or result["iou_dynamic_input"] is None
+        assert result["psnr_novel"] > 0
+    assert report.holds in (True, False)

@@ -12,6 +12,7 @@ name               claim                                                        
 ``lfn-prior``      an LFN fitted to a few views without a prior is wrong at held-out views; the prior fixes  rendering
 ``interpolation``  latent interpolation between two objects gives plausible intermediate objects           latent
 ``parts``          features learned by the prior segment object parts from a handful of labelled views      latent
+``static-dynamic`` static / dynamic ground plans learned from video split one image of a street; removal  scenes
 =================  ======================================================================================  =========
 
 A claim that does not hold on our data is reported as not holding, with the evidence. Every size has a default
@@ -40,7 +41,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 
-CLAIM_NAMES = ("pose", "ood-input", "resolution", "lfn-prior", "interpolation", "parts")
+CLAIM_NAMES = ("pose", "ood-input", "resolution", "lfn-prior", "interpolation", "parts", "static-dynamic")
 
 
 @dataclass
@@ -78,6 +79,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "lfn-prior": {"model": None, "objects": 5, "views": 10, "steps": 400, "rays": 2048},
     "interpolation": {"model": "cars-srn", "objects": 3, "views": 2, "steps": 0, "rays": 0},
     "parts": {"model": "cars-srn", "objects": 8, "views": 1, "steps": 100, "rays": 512, "ks": (1, 2, 5, 10, 20)},
+    "static-dynamic": {"model": None, "objects": 10, "views": 2},
 }
 
 
@@ -231,7 +233,8 @@ def _runner(name: str) -> Callable[[ClaimConfig, Path], ClaimReport]:
                         "resolution": ("rendering", "claim_resolution"),
                         "lfn-prior": ("rendering", "claim_lfn_prior"),
                         "interpolation": ("latent", "claim_interpolation"),
-                        "parts": ("latent", "claim_parts")}[name]
+                        "parts": ("latent", "claim_parts"),
+                        "static-dynamic": ("scenes", "claim_static_dynamic")}[name]
     return getattr(importlib.import_module(f"{__package__}.{module}"), function)
 
 

@@ -11,6 +11,8 @@ CLAIM_HELP = {
     "lfn-prior": "an LFN fitted to a few views without a prior is wrong at held-out views; the learned prior is right",
     "interpolation": "latent interpolation between two objects gives plausible intermediate objects",
     "parts": "the prior's features segment object parts from a handful of labelled views (linear probe)",
+    "static-dynamic": "static/dynamic ground plans learned from video split one image of a street (IoU vs labels, "
+                      "novel-view PSNR, object removal); --model a groundplan run, --data a streets dataset",
 }
 
 
