@@ -256,3 +256,19 @@ def test_static_dynamic_claim_writes_its_report(streets: Path, tmp_path: Path) -
         assert 0.0 <= result["iou_dynamic_input"] <= 1.0 or result["iou_dynamic_input"] is None
         assert result["psnr_novel"] > 0
     assert report.holds in (True, False)
+
+
+def test_video_rays_favour_pixels_that_change_over_time() -> None:
+    from sceneprior.models.groundplan import _video_rays
+
+    images = torch.rand(2, 3, 8, 8)
+    changed = torch.zeros(2, 8, 8, dtype=torch.bool)
+    changed[1, 2:4, 5:7] = True  # 4 of 128 pixels
+    cams = _camera((0.0, 1.0, 2.0))[None].expand(2, 4, 4)
+    K = intrinsics_matrix(8.0, 8.0, 4.0, 4.0)[None].expand(2, 3, 3)
+    o, d, rgb = _video_rays(images, cams, K, changed, 40, 0.5, torch.Generator().manual_seed(0))
+    assert o.shape == d.shape == rgb.shape == (40, 3)
+    # every changed pixel is drawn (4 pixels hold half the weight), and each colour is its pixel's
+    hits = sum(bool((rgb == images[1, :, r, c]).all(-1).any()) for r in (2, 3) for c in (5, 6))
+    assert hits == 4
+    assert all(bool((images.permute(0, 2, 3, 1).reshape(-1, 3) == colour).all(-1).any()) for colour in rgb)

@@ -45,7 +45,7 @@ from ..fields.base import FieldFn, FieldOutput
 from ..geometry import get_rays
 from ..renderers import VolumeRenderConfig, VolumeRenderOutput, ray_aabb, volume_render
 from ..representations.groundplan import ColumnIntegral, PlanDecoder, PlanGeometry, composite_densities, plan_at
-from .base import LossOutput, ModelConfig, Preset, RayOutput, SceneLatent, SceneModel, TrainingDefaults, sample_image_rays
+from .base import LossOutput, ModelConfig, Preset, RayOutput, SceneLatent, SceneModel, TrainingDefaults
 
 Part = Literal["full", "static", "dynamic"]
 
@@ -70,7 +70,12 @@ class GroundPlanConfig(ModelConfig):
     bounds: tuple[float, ...] = (-1.0, -0.37, -1.0, 1.0, 0.2, 1.0)
     #: weight of the swapped-static-plan loss, and of the L1 penalty on the dynamic part of the weights
     swap_weight: float = 1.0
-    dynamic_weight: float = 0.01
+    dynamic_weight: float = 0.005
+    #: fraction of training rays drawn from pixels whose colour changes between the two time steps of a batch
+    #: entry (seen by the same camera; max channel difference > ``change_threshold``): what moves is a small part
+    #: of a street, and uniform rays would hardly see it. Computed from the RGB video only, never from labels.
+    changed_rays: float = 0.5
+    change_threshold: float = 0.1
     chunk_points: int = 16384
 
     kind = "groundplan"
@@ -318,7 +323,8 @@ class GroundPlanModel(SceneModel):
 
     def batch_source(self, dataset, batch_config, seed: int, ctx) -> "VideoBatches":
         """The shared trainer's batch source: pairs of time steps of the training videos."""
-        return VideoBatches(dataset, batch_config, seed, ctx.rank, ctx.world_size)
+        return VideoBatches(dataset, batch_config, seed, ctx.rank, ctx.world_size, self.config.changed_rays,
+                            self.config.change_threshold)
 
 
 # ---------------------------------------------------------------------------------------------------- editing
@@ -370,7 +376,8 @@ class VideoBatches:
     resume, sharded by rank): per slot a video, two distinct time steps, one random input camera at each, and
     ``rays_per_scene`` random rays of ``target_views`` random cameras at each."""
 
-    def __init__(self, dataset, batch_config, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, dataset, batch_config, seed: int, rank: int = 0, world_size: int = 1, changed_rays: float = 0.0,
+                 change_threshold: float = 0.1) -> None:
         from ..training.data import SplitCache
 
         self.dataset, self.cache = dataset, SplitCache(dataset)
@@ -383,6 +390,7 @@ class VideoBatches:
         if batch_config.rays_per_scene is None:
             raise ConfigError("the ground-plan model trains on rays: set --rays")
         self.config, self.seed, self.rank, self.world_size = batch_config, seed, rank, world_size
+        self.changed_rays, self.change_threshold = changed_rays, change_threshold
 
     def plan(self, step: int):
         from ..data.batch_plan import plan_batch
@@ -407,14 +415,17 @@ class VideoBatches:
             group = self.groups[video]
             times = torch.randperm(len(group), generator=generator)[:2].tolist()
             per_time = []
-            for t in times:
+            frames = [self.cache.scene(group[t]) for t in times]
+            for a, t in enumerate(times):
                 scene = group[t]
-                imgs, c2w, K = self.cache.scene(scene)
+                imgs, c2w, K = frames[a]
                 imgs = imgs.to(torch.float32) / 255.0
+                other = frames[1 - a][0].to(torch.float32) / 255.0  # the same cameras at the other time step
                 order = torch.randperm(imgs.shape[0], generator=generator)
                 src, tgt = order[:1], order[1 : 1 + cfg.target_views]
-                o, d, rgb = sample_image_rays(imgs[None, tgt], c2w[None, tgt], K[None, tgt], cfg.rays_per_scene, generator)
-                per_time.append((scene, imgs[src], c2w[src], K[src], (o[0], d[0], rgb[0])))
+                changed = (imgs[tgt] - other[tgt]).abs().amax(1) > self.change_threshold  # (view, H, W)
+                o, d, rgb = _video_rays(imgs[tgt], c2w[tgt], K[tgt], changed, cfg.rays_per_scene, self.changed_rays, generator)
+                per_time.append((scene, imgs[src], c2w[src], K[src], (o, d, rgb)))
             index.append(torch.tensor([p[0] for p in per_time]))
             images.append(torch.stack([p[1] for p in per_time]))
             cams.append(torch.stack([p[2] for p in per_time]))
@@ -431,6 +442,28 @@ class VideoBatches:
         while stop is None or step <= stop:
             yield step, self.at(step)
             step += 1
+
+
+def _video_rays(images: Tensor, cam2world: Tensor, intrinsics: Tensor, changed: Tensor, count: int, fraction: float,
+                generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """``count`` distinct random pixels of ``images`` (view, 3, H, W), about ``fraction`` of them among the
+    ``changed`` pixels (view, H, W) when there are any: (origins, unit directions, colours)."""
+    from ..geometry import rays_from_pixels
+
+    views, _, height, width = images.shape
+    flat = changed.reshape(-1)
+    n_changed = int(flat.sum())
+    if n_changed == 0 or fraction <= 0.0:
+        weights = torch.ones(flat.shape[0])
+    else:
+        weights = torch.where(flat, fraction / n_changed, (1.0 - fraction) / max(1, flat.shape[0] - n_changed))
+    index = torch.multinomial(weights, min(count, flat.shape[0]), replacement=False, generator=generator)
+    view, pixel = index // (height * width), index % (height * width)
+    row, col = pixel // width, pixel % width
+    uv = torch.stack([col, row], -1).to(images.dtype) + 0.5
+    origins, dirs, _ = rays_from_pixels(uv, cam2world[view], intrinsics[view])
+    rgb = images[view, :, row, col]
+    return origins, dirs, rgb
 
 
 __all__ = ["GroundPlanConfig", "GroundPlanLatent", "GroundPlanModel", "PartRenders", "VideoBatch", "VideoBatches",
