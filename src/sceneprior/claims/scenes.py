@@ -104,7 +104,7 @@ def claim_static_dynamic(config: ClaimConfig, out: Path) -> ClaimReport:
                 for k in [0, *targets]:
                     cam, K = views.cam2world[k : k + 1], views.intrinsics[k : k + 1]
                     parts = model.render_parts(latent, cam, K, height, width)
-                    removed = model.render_parts(edited, cam, K, height, width).full
+                    removed = model.render(edited, cam, K, height, width).rgb
                     truth = views.images[k].permute(1, 2, 0).numpy()
                     instance = read_labels(scene_dir / "instance" / f"{k:06d}.png")
                     truth_removed = read_rgb(scene_dir / "removed" / f"{k:06d}.png")
@@ -131,7 +131,7 @@ def claim_static_dynamic(config: ClaimConfig, out: Path) -> ClaimReport:
                     record["views"].append(entry)
                     if targets and k == targets[0] and v < 3:
                         if True:
-                            moved_img = model.render_parts(moved, cam, K, height, width).full[0].permute(1, 2, 0).clamp(0, 1).numpy()
+                            moved_img = model.render(moved, cam, K, height, width).rgb[0].permute(1, 2, 0).clamp(0, 1).numpy()
                             inp = views.images[0].permute(1, 2, 0).numpy()
                             mask_pred = np.repeat(np.where(pred_dynamic, 0.0, 1.0)[..., None], 3, -1)
                             mask_true = np.repeat(np.where(gt_dynamic, 0.0, 1.0)[..., None], 3, -1)
