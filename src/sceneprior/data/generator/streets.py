@@ -40,7 +40,7 @@ from ... import __version__
 from ...errors import ConfigError
 from ..image_io import atomic_write_bytes
 from .cameras import CameraRange, CameraSetup, intrinsics_for, sample_orbit, sample_source_pair
-from .primitives import AXIS_Y_TO_Z, Box, Cylinder, Primitive, Scene, Sphere, matmul3, pack_scene, rotation_y
+from .primitives import AXIS_Y_TO_Z, Box, Cylinder, Mat3, Primitive, Scene, Sphere, pack_scene, rotation_y
 from .render import DEFAULT_LIGHTING, RenderedViews, render_packed
 
 STREET_CLASSES = ["background", "ground", "road", "marking", "building", "wall", "tree", "prop", "car"]
@@ -204,7 +204,7 @@ class Car:
             Box(at((-0.08 * self.length, self.body_height + self.cabin_height - 0.004, 0.0)),
                 (0.5 * self.cabin_length + 0.004, 0.006, 0.88 * hw + 0.004), self.paint, label, rot),
         ]
-        wheel_rot = matmul3(rot, AXIS_Y_TO_Z)
+        wheel_rot: Mat3 = tuple(tuple(float(v) for v in row) for row in np.asarray(rot) @ np.asarray(AXIS_Y_TO_Z))  # type: ignore[assignment]
         wx = hl - self.wheel_radius - 0.02
         for sx in (1.0, -1.0):
             for sz in (1.0, -1.0):
