@@ -371,6 +371,21 @@ def video_groups(scene_ids: list[str]) -> list[list[int]]:
     return [[i for _, i in sorted(items)] for _, items in sorted(groups.items()) if len(items) >= 2]
 
 
+class _ViewCache:
+    """Every view of the snapshots used so far, kept as uint8 (loaded on first use of each snapshot)."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+        self._scenes: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
+
+    def scene(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
+        """(images uint8 (view, 3, H, W), cam2world (view, 4, 4), intrinsics (view, 3, 3))."""
+        if i not in self._scenes:
+            views = self.dataset[i]
+            self._scenes[i] = ((views.images.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8), views.cam2world, views.intrinsics)
+        return self._scenes[i]
+
+
 class VideoBatches:
     """Step-seeded video batches (same protocol as ``training.distributed.ShardedBatches``: repeatable, exact
     resume, sharded by rank): per slot a video, two distinct time steps, one random input camera at each, and
@@ -378,9 +393,7 @@ class VideoBatches:
 
     def __init__(self, dataset, batch_config, seed: int, rank: int = 0, world_size: int = 1, changed_rays: float = 0.0,
                  change_threshold: float = 0.1) -> None:
-        from ..training.data import SplitCache
-
-        self.dataset, self.cache = dataset, SplitCache(dataset)
+        self.dataset, self.cache = dataset, _ViewCache(dataset)
         self.groups = video_groups(list(dataset.scene_ids))
         if not self.groups:
             raise DataError(getattr(dataset, "root", None), "no multi-view video found: the ground-plan model trains on "
