@@ -27,6 +27,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -462,6 +463,41 @@ def _prepare_out(out: Path) -> tuple[Path, bool]:
     return tmp, replace
 
 
+def publish_out(tmp: Path, out: Path, replace: bool) -> None:
+    """Move a finished dataset from its partial folder ``tmp`` (made by :func:`_prepare_out`) to ``out``:
+    an earlier generated dataset there is swapped out and removed; otherwise ``out`` is absent or empty."""
+    if replace:
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.exists():
+            out.rmdir()  # empty folder
+        os.replace(tmp, out)
+
+
+def run_tasks(task: Callable[[Any], int], tasks: list, workers: int, bar: Any = None) -> None:
+    """Run ``task`` (a module-level function returning the views it wrote) on every item of ``tasks``: in
+    this process with one torch thread when ``workers == 1`` (so files are byte-identical whatever the
+    worker count), else in ``workers`` spawned processes of one torch thread each; ``bar`` (tqdm) counts views."""
+    if workers == 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for item in tasks:
+                done = task(item)
+                if bar is not None:
+                    bar.update(done)
+        finally:
+            torch.set_num_threads(threads)
+    else:
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+            for done in pool.imap_unordered(task, tasks, chunksize=1):
+                if bar is not None:
+                    bar.update(done)
+
+
 def generate_dataset(config: GeneratorConfig) -> Path:
     """Write a whole dataset (see the module docstring) and return its root folder.
 
@@ -484,32 +520,9 @@ def generate_dataset(config: GeneratorConfig) -> Path:
 
         bar = tqdm(total=total_views, unit="view", desc=f"{config.category} {config.resolution}px", file=sys.stderr, dynamic_ncols=True)
     try:
-        if workers == 1:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                for task in tasks:
-                    done = _task(task)
-                    if bar is not None:
-                        bar.update(done)
-            finally:
-                torch.set_num_threads(threads)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with context.Pool(workers, initializer=_init_worker) as pool:
-                for done in pool.imap_unordered(_task, tasks, chunksize=1):
-                    if bar is not None:
-                        bar.update(done)
+        run_tasks(_task, tasks, workers, bar)
         atomic_write_bytes(tmp / "metadata.json", (json.dumps(metadata(config), indent=1) + "\n").encode())
-        if replace:
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if out.exists():
-                out.rmdir()  # empty folder
-            os.replace(tmp, out)
+        publish_out(tmp, out, replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

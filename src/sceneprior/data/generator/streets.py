@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import sys
@@ -478,14 +477,10 @@ def _task(arguments: tuple[StreetConfig, str, str, int]) -> int:
     return _write_video(config, Path(root), split, index)
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
 def generate_streets(config: StreetConfig) -> Path:
     """Write a streets dataset (every split + metadata.json) and return its root; the same atomic,
     worker-independent scheme as :func:`sceneprior.data.generator.generate_dataset`."""
-    from .dataset import _prepare_out
+    from .dataset import _prepare_out, publish_out, run_tasks
 
     config.validate()
     out = Path(config.out)
@@ -501,31 +496,9 @@ def generate_streets(config: StreetConfig) -> Path:
         bar = tqdm(total=total, unit="view", desc=f"streets {config.resolution}px", file=sys.stderr, dynamic_ncols=True)
     start = time.perf_counter()
     try:
-        if workers == 1:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                for task in tasks:
-                    done = _task(task)
-                    if bar is not None:
-                        bar.update(done)
-            finally:
-                torch.set_num_threads(threads)
-        else:
-            with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-                for done in pool.imap_unordered(_task, tasks, chunksize=1):
-                    if bar is not None:
-                        bar.update(done)
+        run_tasks(_task, tasks, workers, bar)
         atomic_write_bytes(tmp / "metadata.json", (json.dumps(street_metadata(config), indent=1) + "\n").encode())
-        if replace:
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if out.exists():
-                out.rmdir()
-            os.replace(tmp, out)
+        publish_out(tmp, out, replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

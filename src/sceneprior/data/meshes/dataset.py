@@ -18,7 +18,6 @@ read or rendered is reported in one line naming the file and left out; the other
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time
@@ -39,6 +38,7 @@ from ..generator.dataset import (
     format_intrinsics,
     format_pose,
     png_bytes,
+    publish_out,
     save_npz,
     scene_id,
     scene_rng,
@@ -265,15 +265,7 @@ def render_meshes(config: RenderMeshesConfig) -> tuple[Path, list[str]]:
         if not sizes:
             raise DataError(root_in, f"no mesh could be rendered ({len(failed)} failed)")
         atomic_write_bytes(tmp / "metadata.json", (json.dumps(metadata(config, sizes, {s: v for s, v in sources.items() if v}, failed), indent=1) + "\n").encode())
-        if replace:
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if out.exists():
-                out.rmdir()
-            os.replace(tmp, out)
+        publish_out(tmp, out, replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
