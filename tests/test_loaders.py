@@ -314,6 +314,67 @@ def test_export_blender_round_trip(tmp_path: Path):
 # --------------------------------------------------------------------------------------------------- detection
 
 
+def _integer_centre_points(scene: Path, depth_m: np.ndarray, view: int) -> np.ndarray:
+    """World points of every pixel of ``scene``'s view at z-depth ``depth_m``, cast the way SRN's and pixelNeRF's
+    code casts rays (pixel (i, j) at (u, v) = (j, i): ``arange(W) - cx``), from the raw files (no sceneprior
+    loader): ``f cx cy`` from intrinsics.txt's first line, the pose as 16 numbers (OpenCV camera-to-world)."""
+    f, cx, cy, _ = map(float, (scene / "intrinsics.txt").read_text().splitlines()[0].split())
+    cam2world = np.loadtxt(scene / "pose" / f"{view:06d}.txt").reshape(4, 4)
+    height, width = depth_m.shape
+    y, x = np.meshgrid(np.arange(height) - cy, np.arange(width) - cx, indexing="ij")
+    cam = np.stack([x / f * depth_m, y / f * depth_m, depth_m], axis=-1)  # z-depth along the optical axis
+    return cam @ cam2world[:3, :3].T + cam2world[:3, 3]
+
+
+def test_export_with_integer_pixel_centres_gives_tools_that_use_them_our_rays(tmp_path: Path):
+    """Known answer: rays from the exported intrinsics under the integer convention hit the points our rays hit
+    (the sphere's surface at each pixel's depth); from the unexported files they miss by half a pixel."""
+    from sceneprior.data.export import export_srn_dataset
+
+    split = make_srn_dataset(tmp_path / "src", num_scenes=1, num_views=2, size=16)
+    ours = SRNDataset(split)[0]
+    written = export_srn_dataset(tmp_path / "src", tmp_path / "integer", pixel_centres="integer")
+    assert written == [tmp_path / "integer" / "spheres_train" / "000000" / "intrinsics.txt"]
+    exported = read_srn_intrinsics(written[0])
+    assert (exported.cx, exported.cy) == (16 / 2 - 0.5, 16 / 2 - 0.5)
+    for k in range(2):
+        depth = ours.depths[k, 0].double()
+        expected = unproject_depth(depth, ours.cam2world[k].double(), ours.intrinsics[k].double()).numpy()
+        fg = ours.masks[k, 0].numpy() > 0.5
+        theirs = _integer_centre_points(tmp_path / "integer" / "spheres_train" / "000000", depth.numpy(), k)
+        assert np.abs(theirs - expected)[fg].max() < 1e-6
+        unshifted = _integer_centre_points(split / "000000", depth.numpy(), k)
+        miss = np.linalg.norm(unshifted - expected, axis=-1)[fg]  # half a pixel in x and y: z / f * sqrt(0.5)
+        assert miss == pytest.approx(depth.numpy()[fg] / (1.2 * 16) * math.sqrt(0.5), rel=1e-5)
+    # our loaders read the convention back (metadata "pixel_centres"): the same cameras as the source
+    back = open_dataset(tmp_path / "integer")[0]
+    assert torch.allclose(back.intrinsics, ours.intrinsics) and torch.equal(back.images, ours.images)
+    assert json.loads((tmp_path / "integer" / "metadata.json").read_text())["pixel_centres"] == "integer"
+    # and back to ours: a plain copy of the source's intrinsics
+    export_srn_dataset(tmp_path / "integer", tmp_path / "half", pixel_centres="half")
+    assert read_srn_intrinsics(tmp_path / "half" / "spheres_train" / "000000" / "intrinsics.txt") == \
+        read_srn_intrinsics(split / "000000" / "intrinsics.txt")
+
+
+def test_export_never_overwrites_and_reads_only_the_srn_layout(tmp_path: Path, capsys):
+    from sceneprior.cli.main import main
+
+    make_srn_dataset(tmp_path / "src", num_scenes=1, num_views=1, size=8)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.txt").write_text("keep")
+    assert main(["data", "export", str(tmp_path / "src"), "--out", str(tmp_path / "taken"), "--pixel-centres", "integer"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "already exists" in err and len(err.splitlines()) == 1
+    assert (tmp_path / "taken" / "mine.txt").read_text() == "keep"
+    make_blender_dataset(tmp_path / "blender", num_views=2, size=8)
+    assert main(["data", "export", str(tmp_path / "blender"), "--out", str(tmp_path / "b2")]) != 0
+    assert "NeRF-Blender" in capsys.readouterr().err and not (tmp_path / "b2").exists()
+    assert main(["data", "export", str(tmp_path / "src" / "spheres_train"), "--out", str(tmp_path / "split"),
+                 "--pixel-centres", "integer"]) == 0
+    assert read_srn_intrinsics(tmp_path / "split" / "000000" / "intrinsics.txt").cx == 3.5
+    assert SRNDataset(tmp_path / "split")[0].intrinsics[0, 0, 2] == 4.0  # its metadata.json says integer
+
+
 def test_format_detection(tmp_path: Path):
     split = make_srn_dataset(tmp_path / "srn", num_scenes=1, num_views=2)
     blender = make_blender_dataset(tmp_path / "blender")

@@ -118,6 +118,39 @@ def test_learning_rate_schedule_is_constant_then_a_cosine_to_the_final_scale(toy
     assert [g["lr"] for g in groups] == pytest.approx([0.25e-3, 0.25e-2])  # network and latent rates, both scaled
 
 
+def test_ray_rate_is_the_steps_own_rate_and_the_mean_since_the_start():
+    from sceneprior.training.trainer import RayRate, mean_rays_per_second
+
+    rate = RayRate(started=10.0)
+    assert rate.step(12.0, 100) == pytest.approx((50.0, 50.0))  # 100 rays in the first 2 s
+    rate.lap(13.0)  # 1 s of logging / checkpointing: not the next step's, but the mean's
+    assert rate.step(13.5, 100) == pytest.approx((200.0, 200 / 3.5))
+    rate.lap(13.5)
+    assert rate.step(17.5, 400) == pytest.approx((100.0, 600 / 7.5))
+    assert rate.rays == 600
+    # records of logs written before the step's own rate existed hold the mean under rays_per_second
+    assert mean_rays_per_second({"step": 3, "rays_per_second": 7.0}) == 7.0
+    assert mean_rays_per_second({"step": 3, "rays_per_second": 7.0, "rays_per_second_since_start": 5.0}) == 5.0
+    assert mean_rays_per_second({"step": 3, "skipped": True}) is None
+
+
+def test_metrics_log_each_steps_rate_and_the_mean_since_the_start(toy_data, tmp_path):
+    result = train(tmp_path / "run", _config(toy_data, 4, log_every=1))
+    logged = _logged(tmp_path / "run")
+    assert [r["step"] for r in logged] == [1, 2, 3, 4]
+    rays = 2 * 1 * 64  # scenes × target views × rays per step
+    own = [r["rays_per_second"] for r in logged]
+    mean = [r["rays_per_second_since_start"] for r in logged]
+    assert all(x > 0 for x in own + mean)
+    # each step's own time (rays / its rate) is part of the wall time the mean divides by (which also holds the
+    # checkpoints written after steps 2 and 4), so the mean is at most the rate over the steps' own times
+    for k in range(4):
+        step_seconds = sum(rays / own[i] for i in range(k + 1))
+        assert mean[k] <= (k + 1) * rays / step_seconds * (1 + 1e-9)
+    assert mean[0] == pytest.approx(own[0], rel=1e-6)  # the first step starts the clock
+    assert result.rays_per_second == pytest.approx(4 * rays / result.seconds)
+
+
 def test_an_impossible_learning_rate_schedule_is_a_one_line_error(toy_data, tmp_path):
     for bad in ({"lr_decay_steps": 0}, {"lr_final_scale": 0.0}, {"lr_final_scale": 1.5}):
         with pytest.raises(ConfigError, match="learning-rate schedule"):

@@ -123,15 +123,18 @@ def modes_of(preset: str) -> tuple[str, ...]:
 
 
 def _last_metrics(run: Path, count: int = 20) -> dict:
+    from ..training.trainer import mean_rays_per_second
+
     path = run / "metrics.jsonl"
     if not path.exists():
         return {}
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if "rays_per_second" in r]
+    rows = [r for r in rows if mean_rays_per_second(r) is not None]
     if not rows:
         return {}
     tail = rows[-count:]
-    return {"step": rows[-1]["step"], "rays_per_second": sum(r["rays_per_second"] for r in tail) / len(tail),
+    # the run's throughput: rays/s since the start at the last record (the step's own rate is noisy)
+    return {"step": rows[-1]["step"], "rays_per_second": mean_rays_per_second(rows[-1]),
             "train_psnr": sum(r.get("psnr", 0.0) for r in tail) / len(tail)}
 
 

@@ -40,7 +40,7 @@ def training_psnr(metrics: Path, last: int = 20) -> float | None:
     if not metrics.is_file():
         return None
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if "rays_per_second" in r and "psnr" in r]
+    rows = [r for r in rows if "psnr" in r and not r.get("skipped")]  # step records (skipped batches have no psnr)
     if not rows:
         return None
     return float(np.mean([r["psnr"] for r in rows[-last:]]))

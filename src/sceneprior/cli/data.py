@@ -1,4 +1,4 @@
-"""``sceneprior data generate``, ``sceneprior data render-meshes`` and ``sceneprior data check``."""
+"""``sceneprior data generate``, ``sceneprior data render-meshes``, ``sceneprior data export`` and ``sceneprior data check``."""
 
 from __future__ import annotations
 
@@ -63,6 +63,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="do not render the test meshes a second time into test_ood_pose")
     meshes.set_defaults(func=_render_meshes)
 
+    export = sub.add_parser(
+        "export",
+        help="copy an SRN-layout dataset for other tools, optionally with integer pixel centres (SRN / pixelNeRF code)",
+        description="Copy an SRN-layout dataset (root, split or scene folder) to --out. Our intrinsics put pixel centres "
+        "at +0.5 (pixel (i, j) is the point (j + 0.5, i + 0.5)); SRN's and pixelNeRF's ray code put them at integer "
+        "coordinates, so on our files their rays land half a pixel off. --pixel-centres integer writes cx - 0.5, "
+        "cy - 0.5 into every intrinsics.txt (the same rays in their convention) and records it in metadata.json "
+        "(\"pixel_centres\"), which sceneprior's loaders read back. --out must not exist (see docs/DATA_FORMAT.md).",
+    )
+    export.add_argument("source", metavar="SOURCE", help="SRN root, split folder or scene folder")
+    export.add_argument("--out", required=True, help="new folder to write (must not exist)")
+    export.add_argument("--pixel-centres", choices=["half", "integer"], default="half",
+                        help="half (default): ours, a plain copy; integer: for SRN / pixelNeRF code (cx, cy - 0.5)")
+    export.set_defaults(func=_export)
+
     check = sub.add_parser(
         "check",
         help="validate a dataset (SRN layout or NeRF-Blender) and draw its cameras",
@@ -74,6 +89,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--plot", default=None, help="where to write the camera/epipolar picture (default: ./<name>_check.png)")
     check.add_argument("--max-scenes", type=int, default=None, help="check only the first N scenes")
     check.set_defaults(func=_check)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..data.export import export_srn_dataset
+
+    written = export_srn_dataset(args.source, args.out, args.pixel_centres)
+    print(f"wrote {args.out}: {len(written)} scene{'s' if len(written) != 1 else ''}, pixel centres {args.pixel_centres}"
+          + (" (intrinsics cx, cy - 0.5)" if args.pixel_centres == "integer" else ""))
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:

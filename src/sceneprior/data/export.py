@@ -156,3 +156,65 @@ def export_srn_scene(
                 array = values[k]
             write_png(path, array)
     return scene_dir
+
+
+def export_srn_dataset(source: str | Path, out: str | Path, pixel_centres: str = "half") -> list[Path]:
+    """Copy an SRN-layout dataset (a root, a split folder or a scene folder) to ``out``, with every
+    ``intrinsics.txt`` written for ``pixel_centres``: ``half`` (ours: a plain copy) or ``integer`` (the
+    convention of SRN's and pixelNeRF's ray code, which put pixel ``(i, j)`` at ``(u, v) = (j, i)``): ``cx, cy``
+    are then half a pixel smaller, so those tools cast the same rays as we do. ``metadata.json`` (copied from
+    the source or its parents) records the convention under ``"pixel_centres"``; our loaders read it back.
+    ``out`` must not exist; the copy is made beside it and renamed when complete. Returns the intrinsics files written."""
+    import shutil
+
+    from ..geometry import intrinsics_from_integer_centres, intrinsics_to_integer_centres
+    from .datasets import detect_format
+    from .loading import find_metadata
+    from .srn import PIXEL_CENTRES, SRNDataset, pixel_centres_of, read_srn_intrinsics
+
+    source, out = Path(source), Path(out)
+    if pixel_centres not in PIXEL_CENTRES:
+        raise ValueError(f"pixel_centres must be one of {', '.join(PIXEL_CENTRES)}, got {pixel_centres!r}")
+    location = detect_format(source)
+    if location.format == "nerf-blender":
+        raise DataError(source, "is a NeRF-Blender folder; data export copies the SRN layout (a root, split or scene folder)")
+    if out.exists():
+        raise DataError(out, "already exists; data export never overwrites (give a new --out)")
+    if out.resolve().is_relative_to(source.resolve()):
+        raise DataError(out, f"is inside the source {source}; give an --out outside it")
+    metadata_path, metadata = find_metadata(source)
+    current = pixel_centres_of(metadata, metadata_path)
+    split_dirs = list(location.splits.values()) if location.format == "srn-root" else [location.path]
+    scene_dirs = []
+    for split in split_dirs:
+        dataset = SRNDataset(split, load_extras=False)  # validates the scenes first (one-line errors)
+        scene_dirs.extend(dataset.scene_dir(i) for i in range(len(dataset)))
+    partial = out.with_name(f".{out.name}.partial")
+    if partial.exists():
+        raise DataError(partial, "exists (left by an interrupted export?); remove it or give another --out")
+    shutil.copytree(source, partial)
+    written = []
+    for scene in scene_dirs:
+        intrinsics = read_srn_intrinsics(scene / "intrinsics.txt")
+        K = torch.tensor(intrinsics.matrix(intrinsics.width, intrinsics.height), dtype=torch.float64)
+        if current == "integer":
+            K = intrinsics_from_integer_centres(K)  # to ours first
+        if pixel_centres == "integer":
+            K = intrinsics_to_integer_centres(K)
+        target = partial / scene.relative_to(source) / "intrinsics.txt"
+        text = SRNIntrinsics(focal=intrinsics.focal, cx=float(K[0, 2]), cy=float(K[1, 2]), height=intrinsics.height,
+                             width=intrinsics.width, barycentre=intrinsics.barycentre, scale=intrinsics.scale,
+                             world2cam=intrinsics.world2cam).to_text()
+        atomic_write_bytes(target, text.encode("utf-8"))
+        written.append(out / target.relative_to(partial))
+    document = dict(metadata or {})
+    document["pixel_centres"] = pixel_centres
+    camera = document.get("camera")
+    if isinstance(camera, dict) and isinstance(camera.get("principal_point"), list) and current != pixel_centres:
+        shift = -0.5 if pixel_centres == "integer" else 0.5
+        camera = dict(camera, principal_point=[float(c) + shift for c in camera["principal_point"]])
+        document["camera"] = camera
+    if metadata is not None or pixel_centres != "half":  # the convention must travel with the files
+        atomic_write_bytes(partial / "metadata.json", (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    partial.rename(out)
+    return written

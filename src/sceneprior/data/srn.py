@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +175,19 @@ def read_srn_intrinsics(path: str | Path) -> SRNIntrinsics:
         focal=focal, cx=cx, cy=cy, height=int(height), width=int(width),
         barycentre=tuple(rows[1]), scale=rows[2][0], world2cam=world2cam,  # type: ignore[arg-type]
     )
+
+
+#: values of ``metadata.json["pixel_centres"]``: ``half`` (ours, the default) or ``integer`` (SRN / pixelNeRF code)
+PIXEL_CENTRES = ("half", "integer")
+
+
+def pixel_centres_of(metadata: dict | None, metadata_path: Path | None) -> str:
+    """The pixel-centre convention a dataset's ``intrinsics.txt`` files are written in (absent: ``half``)."""
+    value = (metadata or {}).get("pixel_centres", "half")
+    if value not in PIXEL_CENTRES:
+        raise DataError(metadata_path or Path("metadata.json"),
+                        f'"pixel_centres" must be one of {", ".join(PIXEL_CENTRES)}, got {value!r}')
+    return value
 
 
 # --------------------------------------------------------------------------------------------------- indexing
@@ -391,6 +404,9 @@ class SRNDataset(Dataset):
             raise DataError(self.path, "no SRN scenes found (expected <scene>/rgb/ and <scene>/pose/ folders)")
         self.metadata_path, self.metadata = find_metadata(self.path)
         self.depth_scale = depth_scale_from_metadata(self.metadata, self.metadata_path)
+        #: whether intrinsics.txt puts pixel centres at integer coordinates (``data export --pixel-centres
+        #: integer`` writes ``"pixel_centres": "integer"``): K is converted to ours (+0.5) when read
+        self.integer_centres = pixel_centres_of(self.metadata, self.metadata_path) == "integer"
         self._scenes: list[SRNSceneIndex] = []
         #: what is ignored in this split (one line each; the same lines as ``data check``'s warnings)
         self.warnings: list[str] = []
@@ -424,7 +440,11 @@ class SRNDataset(Dataset):
         return self.load_views(i, range(self.num_views(i)))
 
     def intrinsics(self, i: int) -> SRNIntrinsics:
-        return read_srn_intrinsics(self._scenes[i].directory / "intrinsics.txt")
+        """The scene's intrinsics in our convention (pixel centres at +0.5)."""
+        intrinsics = read_srn_intrinsics(self._scenes[i].directory / "intrinsics.txt")
+        if self.integer_centres:  # converted in the file's resolution, before any resize scales it
+            intrinsics = replace(intrinsics, cx=intrinsics.cx + 0.5, cy=intrinsics.cy + 0.5)
+        return intrinsics
 
     def load_points(self, i: int) -> PointCloudSample:
         return load_point_samples(self._scenes[i].directory)

@@ -7,7 +7,9 @@ from .cameras import (
     crop_intrinsics,
     focal_from_fov,
     get_rays,
+    intrinsics_from_integer_centres,
     intrinsics_matrix,
+    intrinsics_to_integer_centres,
     invert_rigid,
     look_at,
     orbit,
@@ -26,7 +28,7 @@ from .cameras import (
 )
 
 __all__ = [
-    "camera_directions", "camera_on_sphere", "crop_intrinsics", "focal_from_fov", "get_rays", "intrinsics_matrix", "invert_rigid", "look_at", "orbit",
+    "camera_directions", "camera_on_sphere", "crop_intrinsics", "focal_from_fov", "get_rays", "intrinsics_from_integer_centres", "intrinsics_matrix", "intrinsics_to_integer_centres", "invert_rigid", "look_at", "orbit",
     "opencv_to_opengl", "opencv_to_srn", "opengl_to_opencv", "pixel_centers", "plucker", "project",
     "rays_from_pixels", "rotation_error", "scale_intrinsics", "srn_to_opencv", "unproject_depth",
     "world_to_camera",

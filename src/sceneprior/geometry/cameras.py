@@ -24,6 +24,10 @@ Other conventions, converted only where files are read or written
 * **SRN files** (``pose/*.txt``) already hold OpenCV camera-to-world matrices (the SRN README); pixelNeRF
   multiplies them by ``diag(1, -1, -1, 1)`` to get its OpenGL-style convention. SRN's
   ``intrinsics.txt`` gives ``f cx cy`` in pixels of the resolution written on its fourth line.
+* **Integer pixel centres** (SRN's and pixelNeRF's ray code, original NeRF): pixel ``(i, j)`` is the point
+  ``(u, v) = (j, i)``, so the same camera has ``cx, cy`` half a pixel smaller:
+  ``K_integer = K with cx - 0.5, cy - 0.5`` (:func:`intrinsics_to_integer_centres` and back).
+  Resizing by ``s`` then maps ``c`` to ``(c + 0.5) s - 0.5``, not ``c s``.
 
 Names say the direction of a transform: ``cam2world`` maps camera to world, ``world2cam`` the reverse.
 """
@@ -99,6 +103,22 @@ def scale_intrinsics(K: Float[Tensor, "*batch 3 3"], scale_x: float, scale_y: fl
     out = K.clone()
     out[..., 0, :] = out[..., 0, :] * scale_x
     out[..., 1, :] = out[..., 1, :] * scale_y
+    return out
+
+
+def intrinsics_to_integer_centres(K: Float[Tensor, "*batch 3 3"]) -> Float[Tensor, "*batch 3 3"]:
+    """The same camera for code that puts pixel centres at integer coordinates (SRN, pixelNeRF): cx, cy - 0.5."""
+    out = K.clone()
+    out[..., 0, 2] = out[..., 0, 2] - 0.5
+    out[..., 1, 2] = out[..., 1, 2] - 0.5
+    return out
+
+
+def intrinsics_from_integer_centres(K: Float[Tensor, "*batch 3 3"]) -> Float[Tensor, "*batch 3 3"]:
+    """Our K (centres at +0.5) of a camera written for integer pixel centres: cx, cy + 0.5."""
+    out = K.clone()
+    out[..., 0, 2] = out[..., 0, 2] + 0.5
+    out[..., 1, 2] = out[..., 1, 2] + 0.5
     return out
 
 

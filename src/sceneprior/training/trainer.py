@@ -364,15 +364,20 @@ class _Log:
         self.bar = tqdm(total=None if config.steps is None else total_steps, initial=start_step,
                         disable=not (config.progress and ctx.is_main), dynamic_ncols=True, desc=f"train {config.preset}")
 
-    def step(self, step: int, loss: float, terms: dict[str, float], rate: float, lr: float) -> None:
+    def step(self, step: int, loss: float, terms: dict[str, float], rates: tuple[float, float], lr: float) -> None:
+        """``rates``: (the step's own rays/s, rays/s since the start): ``rays_per_second`` and
+        ``rays_per_second_since_start`` in ``metrics.jsonl`` (see :class:`RayRate`)."""
         assert self.writer is not None and self.metrics is not None
-        self.bar.set_postfix(loss=f"{loss:.4g}", psnr=f"{terms.get('psnr', 0):.2f}", rays_s=f"{rate:.0f}")
+        rate, mean = rates
+        self.bar.set_postfix(loss=f"{loss:.4g}", psnr=f"{terms.get('psnr', 0):.2f}", rays_s=f"{mean:.0f}")
         self.writer.add_scalar("train/loss", loss, step)
         for name, value in terms.items():
             self.writer.add_scalar(f"train/{name}", value, step)
         self.writer.add_scalar("train/rays_per_second", rate, step)
+        self.writer.add_scalar("train/rays_per_second_since_start", mean, step)
         self.writer.add_scalar("train/lr", lr, step)
-        self.metrics.write(json.dumps({"step": step, "loss": loss, **terms, "rays_per_second": rate, "lr": lr}) + "\n")
+        self.metrics.write(json.dumps({"step": step, "loss": loss, **terms, "rays_per_second": rate,
+                                       "rays_per_second_since_start": mean, "lr": lr}) + "\n")
         self.metrics.flush()
 
     def skipped(self, step: int, message: str, where: str, skipped: int, scenes: list[str]) -> None:
@@ -434,8 +439,8 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
     deadline = time.monotonic() + 60.0 * config.minutes if config.minutes is not None else math.inf
     losses: list[tuple[int, float]] = []
     step = start_step
-    rays = 0
     started = time.perf_counter()
+    rate = RayRate(started)
     log = _Log(run_dir, config, ctx, start_step, total_steps)
     last_path = checkpoint
     stream = batches.iterate(start_step, total_steps) if step < total_steps else iter(())
@@ -464,13 +469,14 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
                 optimizer.step()
                 loss = float(stats[0]) / ctx.world_size  # the mean over the global batch
                 losses.append((step, loss))
-                rays += out.num_rays * ctx.world_size
+                rates = rate.step(time.perf_counter(), out.num_rays * ctx.world_size)
                 if ctx.is_main and (step % config.log_every == 0 or step == total_steps):
-                    log.step(step, loss, out.terms, rays / max(time.perf_counter() - started, 1e-9), base_lrs[0] * scale)
+                    log.step(step, loss, out.terms, rates, base_lrs[0] * scale)
             if ctx.is_main and config.image_every > 0 and step % config.image_every == 0:
                 _preview(model, data, config, log, step)
             if config.checkpoint_every > 0 and step % config.checkpoint_every == 0:
                 last_path = _checkpoint(run_dir, step, model, optimizer, ctx, plain, config, skipped)
+            rate.lap(time.perf_counter())
             if stats[1] > 0:  # --minutes: every process stops after the same step
                 break
         if last_path is None or step != start_step:
@@ -481,12 +487,42 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
         log.close()
     seconds = time.perf_counter() - started
     done = step - start_step
-    return TrainResult(run_dir, step, losses, seconds, rays / max(seconds, 1e-9), done / max(seconds, 1e-9), last_path,
+    return TrainResult(run_dir, step, losses, seconds, rate.rays / max(seconds, 1e-9), done / max(seconds, 1e-9), last_path,
                        skipped, model, ctx.is_main)
 
 
 def _warn(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RayRate:
+    """Training throughput as ``metrics.jsonl`` logs it: each step's own rays/s (its rays over the seconds from the
+    end of the previous step's bookkeeping, which includes drawing its batch, to the end of its optimiser step) and
+    the mean since this process started (every ray over the whole wall time, previews and checkpoints included).
+    Times are passed in (``time.perf_counter()`` values), so the arithmetic is testable without a clock."""
+
+    started: float
+    rays: int = 0
+    last: float | None = None  # when the previous step's bookkeeping ended (None: the start)
+
+    def step(self, now: float, rays: int) -> tuple[float, float]:
+        """(this step's rays/s, rays/s since the start) for a step of ``rays`` rays that ended at ``now``."""
+        since = self.started if self.last is None else self.last
+        self.rays += rays
+        return rays / max(now - since, 1e-9), self.rays / max(now - self.started, 1e-9)
+
+    def lap(self, now: float) -> None:
+        """The step's bookkeeping (logging, preview, checkpoint) ended at ``now``; the next step's clock starts."""
+        self.last = now
+
+
+def mean_rays_per_second(row: dict) -> float | None:
+    """Rays/s since the start of the run's process, from one ``metrics.jsonl`` record (None: not a step record).
+    Logs written before the step's own rate was logged hold this mean under ``rays_per_second``."""
+    if "rays_per_second_since_start" in row:
+        return float(row["rays_per_second_since_start"])
+    return float(row["rays_per_second"]) if "rays_per_second" in row else None
 
 
 def _check_resume_matches(run: RunConfig, config: TrainConfig, checkpoint: Path) -> None:
