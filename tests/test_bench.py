@@ -26,6 +26,51 @@ def test_saved_activation_bytes_counts_each_saved_storage_once():
         assert saved_activation_bytes(lambda: (x * y).sum()) == 0
 
 
+def test_interleaved_timing_alternates_the_ops_in_each_repeat():
+    from sceneprior.bench.speed import interleaved_seconds
+
+    calls = []
+    times = interleaved_seconds({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3, warmup=1)
+    assert calls == ["a", "b"] * 4  # one warm-up round, then A B A B A B
+    assert [len(v) for v in times.values()] == [3, 3]
+
+
+def test_ratio_is_refused_when_the_limits_spread_shows_a_busy_machine():
+    from sceneprior.bench.speed import judge_ratio, relative_spread
+
+    steady = [160.0, 158.0, 163.0, 161.0, 159.0]  # spread 5 / 160
+    mlp = [112.0, 110.0, 115.0, 113.0, 111.0]
+    assert relative_spread(steady) == pytest.approx(5 / 160)
+    ratio, why = judge_ratio(steady, mlp, max_spread=0.10)
+    assert why is None
+    assert ratio == pytest.approx(np.median([m / s for m, s in zip(mlp, steady)]))  # paired, then the median
+    # a neighbour starts halfway: the limit drops to 60% of itself; the MLP, timed between, drops too
+    busy = [160.0, 158.0, 96.0, 95.0, 161.0]
+    ratio, why = judge_ratio(busy, [112.0, 110.0, 68.0, 66.0, 113.0], max_spread=0.10)
+    assert ratio is None and "busy" in why and "spread" in why and "42%" in why  # (161 - 95) / 158
+    assert judge_ratio(busy, mlp, max_spread=0.5)[0] is not None  # a looser bound accepts the same series
+    with pytest.raises(ValueError):
+        judge_ratio(steady, mlp[:3], max_spread=0.1)
+
+
+def test_speed_report_prints_the_spread_and_why_no_ratio(monkeypatch):
+    from sceneprior.bench import speed
+
+    # synthetic seconds (no timing): the limit's repeats swing 2x, so the report must refuse a ratio and say why
+    seconds = {"matmul": [0.10, 0.20, 0.10], "forward": [0.05, 0.05, 0.05], "train": [0.15, 0.15, 0.15]}
+    monkeypatch.setattr(speed, "interleaved_seconds", lambda ops, repeats, warmup=2: {k: seconds[k] for k in ops})
+    report = speed.run_speed(quick=True, limit_only=True)
+    figure = report.limit_and_mlp
+    assert figure.train_fraction_of_matmul is None and figure.forward_fraction_of_matmul is None
+    assert figure.limit_spread == pytest.approx(0.5)  # GFLOP/s 2g, g, 2g: (2g - g) / the median 2g
+    text = speed.format_report(report)
+    assert "spread 50%" in text and "not reported" in text and "machine was busy" in text
+    seconds["matmul"] = [0.10, 0.10, 0.10]
+    figure = speed.run_speed(quick=True, limit_only=True).limit_and_mlp
+    flops = 2 * 1024**3 / 0.10 / 1e9
+    assert figure.refused is None and figure.train_fraction_of_matmul == pytest.approx(figure.train_median / flops)
+
+
 def test_preset_speed_reports_the_trainers_batch(tmp_path):
     rows = preset_speed(("lfn",), steps=1, warmup=1)
     (row,) = rows

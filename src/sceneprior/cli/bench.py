@@ -11,10 +11,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = group.add_subparsers(dest="bench_command", metavar="SUBCOMMAND")
     speed = sub.add_parser(
         "speed",
-        help="matmul limit, field-MLP efficiency, renderer rays/s on this machine",
-        description="Measures (i) dense matmul FLOP/s (the practical limit), (ii) the field MLP's forward+backward "
-        "FLOP/s as a fraction of it, (iii) rays/s of each renderer at equal image size.",
+        help="matmul limit and field-MLP efficiency (interleaved), renderer rays/s, preset training speed",
+        description="Measures (i) dense matmul FLOP/s (the practical limit) and (ii) the field MLP's forward and "
+        "forward+backward FLOP/s interleaved in one run (repeats alternating, medians, the spread of each series) and "
+        "reports the MLP as a fraction of the limit unless the limit's spread exceeds --max-spread (a busy machine: "
+        "then it prints why instead); then (iii) rays/s of each renderer at equal image size and (iv)/(v) training "
+        "speed and memory per image preset.",
     )
+    speed.add_argument("--repeats", type=int, default=None, help="interleaved repeats of (i)/(ii) (default 9; --quick 3)")
+    speed.add_argument("--max-spread", type=float, default=0.10,
+                       help="largest (max - min) / median of the limit's repeats for which a fraction is reported (default 0.10)")
+    speed.add_argument("--limit-only", action="store_true", help="only (i) and (ii)")
     speed.add_argument("--json", default=None, help="also write the figures to this JSON file")
     speed.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a smoke run)")
     speed.add_argument("--presets", default=None, help="comma-separated image presets for (iv)/(v) (default: all)")
@@ -182,7 +189,8 @@ def _speed(args: argparse.Namespace) -> int:
     from ..bench.speed import format_report, run_speed
 
     presets = tuple(p.strip() for p in args.presets.split(",")) if args.presets else None
-    report = run_speed(args.json, quick=args.quick, presets=presets, device=args.device)
+    report = run_speed(args.json, quick=args.quick, presets=presets, device=args.device, repeats=args.repeats,
+                       max_spread=args.max_spread, limit_only=args.limit_only)
     print(format_report(report))
     if args.json:
         print(f"wrote {args.json}")
