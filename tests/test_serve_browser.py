@@ -56,12 +56,9 @@ def tiny_run(tmp_path_factory) -> Path:
     return save_tiny_run(tmp_path_factory.mktemp("runs") / "tiny", "pixelnerf", resolution=32)
 
 
-@pytest.fixture(scope="module")
-def server(tiny_run, tmp_path_factory):
-    """The demo server, with the tiny model or, for a screenshot of a trained one, $SCENEPRIOR_DEMO_MODEL."""
+def _serve(model: str, steps: str, tmp_path_factory):
+    """Run ``sceneprior serve`` on a free port; yield its URL; stop it."""
     port = _free_port()
-    model = os.environ.get("SCENEPRIOR_DEMO_MODEL") or str(tiny_run)
-    steps = "100" if os.environ.get("SCENEPRIOR_DEMO_MODEL") else "5"  # auto-decoding steps
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     handle = open(log, "w")
@@ -91,6 +88,14 @@ def server(tiny_run, tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     handle.close()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_run, tmp_path_factory):
+    """The demo server, with the tiny model or, for a screenshot of a trained one, $SCENEPRIOR_DEMO_MODEL."""
+    model = os.environ.get("SCENEPRIOR_DEMO_MODEL") or str(tiny_run)
+    steps = "100" if os.environ.get("SCENEPRIOR_DEMO_MODEL") else "5"  # auto-decoding steps
+    yield from _serve(model, steps, tmp_path_factory)
 
 
 def _draws_something(page, selector: str, seconds: float = 60.0) -> bool:
@@ -153,6 +158,8 @@ def test_demo_upload_reconstruct_and_screenshot(server, tmp_path):
         assert _draws_something(page, "#mesh canvas"), "the 3D mesh viewer stayed blank"
         page.wait_for_selector("#turntable video", timeout=60_000, state="attached")
         assert "Mesh:" in page.locator("#status").inner_text()
+        if not os.environ.get("SCENEPRIOR_DEMO_MODEL"):  # the tiny pixelNeRF has no Gaussians: no splat viewer
+            assert page.locator("#splats iframe").count() == 0
         # a camera slider renders a new view
         before = page.locator("#novel-view img").get_attribute("src")
         slider = page.locator("#azimuth input[type=range]")
@@ -170,6 +177,73 @@ def test_demo_upload_reconstruct_and_screenshot(server, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
     assert shot.stat().st_size > 10_000
+    assert not external, f"the page tried to reach other hosts: {external[:5]}"
+    assert not errors, errors
+
+
+#: the number of pixels of a canvas (the element the script is called on) that are not near-white (the background)
+_NOT_WHITE = """(c) => {
+    const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
+    const ctx = copy.getContext('2d'); ctx.drawImage(c, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i+1] < 250 || d[i+2] < 250) n++;
+    return n; }"""
+
+
+def test_demo_shows_a_splat_models_gaussians_next_to_the_mesh(tmp_path_factory):
+    """A splat model's page shows its Gaussians in index.html's splat viewer (in a frame), beside the mesh; the
+    viewer draws them and turns when dragged."""
+    sync_playwright = _require_browser()
+    from sceneprior.api import example_images
+    from sceneprior.demo.tiny import save_tiny_run
+
+    run = save_tiny_run(tmp_path_factory.mktemp("runs") / "splatter", "splatter", resolution=32)
+    serving = _serve(str(run), "5", tmp_path_factory)
+    url = next(serving)
+    try:
+        with sync_playwright() as p:
+            browser = _browser(p)
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            external = _track_external(page, url)
+            page.goto(url, wait_until="load")
+            page.wait_for_selector("#run", timeout=60_000)
+            page.locator("#upload input[type=file]").set_input_files(str(example_images()[0]))
+            page.wait_for_timeout(500)
+            page.locator("#run").click()
+            page.wait_for_selector("#splats iframe", timeout=400_000, state="visible")
+            # beside the mesh panel (the untrained tiny model's fused depth holds no surface, so the panel is empty)
+            assert page.locator("#mesh").is_visible()
+            frame = page.frame_locator("#splats iframe")
+            canvas = frame.locator("#splat-viewer")
+            canvas.wait_for(timeout=30_000)
+            page.wait_for_function(
+                "() => { const f = document.querySelector('#splats iframe'); const c = f && f.contentDocument &&"
+                " f.contentDocument.querySelector('#splat-viewer'); return c && c.dataset.splats !== undefined; }",
+                timeout=30_000)
+            count = int(canvas.get_attribute("data-splats"))
+            renderer = canvas.get_attribute("data-renderer")
+            status = page.locator("#status").inner_text()
+            page.wait_for_timeout(500)
+            drawn = canvas.evaluate(_NOT_WHITE)
+            before = canvas.screenshot()
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + 100, box["y"] + 100)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 200, box["y"] + 130, steps=5)
+            page.mouse.up()
+            page.wait_for_timeout(500)
+            after = canvas.screenshot()
+            browser.close()
+    finally:
+        next(serving, None)
+    # the tiny splatter's input is 32x32 pixels: one Gaussian per pixel, as the status line says
+    assert count == 32 * 32
+    assert f"Gaussian splats: {count} 3D Gaussians" in status
+    assert renderer in ("webgl", "canvas2d")
+    assert drawn > 100, f"the {renderer} splat viewer in the page drew nothing"
+    assert before != after, "dragging did not turn the splat viewer"
     assert not external, f"the page tried to reach other hosts: {external[:5]}"
     assert not errors, errors
 

@@ -9,6 +9,7 @@ one-line message (:mod:`sceneprior.inference.preprocess`).
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import signal
@@ -96,7 +97,8 @@ class DemoSession:
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
         status = " ".join(result.notes) + f" Timings: {timings}."
         state = {"rec": rec, "near_far": near_far}
-        return (_big(to_uint8(rec.images[0].permute(1, 2, 0).numpy())), str(out / "turntable.mp4"), mesh,
+        splats = gr.HTML(splat_frame(result.splats), visible=result.splats is not None)
+        return (_big(to_uint8(rec.images[0].permute(1, 2, 0).numpy())), str(out / "turntable.mp4"), mesh, splats,
                 _big(to_uint8(first.rgb)), _big(depth), _big(normals), status, state, 0.0, float(rec.prior.elevation_deg))
 
     def reconstruct_in_turn(self, path: str | None) -> tuple[Any, ...]:
@@ -147,6 +149,18 @@ def _big(image: np.ndarray | None, size: int = 256) -> np.ndarray | None:
     return np.repeat(np.repeat(image, factor, 0), factor, 1)
 
 
+def splat_frame(splats: dict | None) -> str:
+    """The page's splat viewer: index.html's viewer (:func:`~sceneprior.demo.viewer.splat_viewer_page`) in an
+    ``iframe`` (a gradio HTML component does not run scripts; a frame's own document does), or nothing."""
+    if splats is None:
+        return ""
+    from .viewer import splat_viewer_page
+
+    page = html.escape(splat_viewer_page(splats), quote=True)
+    return (f"<iframe id='splat-frame' title='Gaussian splats' srcdoc=\"{page}\" "
+            "style='width: 100%; height: 360px; border: 0; display: block;'></iframe>")
+
+
 def queue_message(ahead: int) -> str:
     """The status line of a request with ``ahead`` requests before it."""
     return (f"In the queue: position {ahead + 1} ({ahead} request{'s' if ahead != 1 else ''} ahead of yours; "
@@ -184,6 +198,9 @@ def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
                 turntable = gr.Video(label="Turntable", interactive=False, autoplay=True, loop=True, height=320, elem_id="turntable")
                 mesh = gr.Model3D(label="Mesh (drag to rotate)", clear_color=(1.0, 1.0, 1.0, 1.0), height=360,
                                    elem_id="mesh")
+                # a splat model's own scene, its 3D Gaussians, splatted in the browser next to the mesh
+                splats = gr.HTML("", label="Gaussian splats (drag to orbit, wheel to zoom)", show_label=True,
+                                 visible=False, elem_id="splats")
         status = gr.Markdown(elem_id="status")
         with gr.Row():
             azimuth = gr.Slider(-180, 180, value=0, step=5, label="Azimuth (degrees from the photo's view)", elem_id="azimuth")
@@ -195,7 +212,7 @@ def build_app(session: DemoSession):  # noqa: ANN201 - a gradio Blocks
         # every request enters at once (no gradio concurrency limit) and waits in the session's own queue, which
         # tells it its position; the session runs one reconstruction at a time
         run.click(session.reconstruct_in_turn, inputs=upload,
-                  outputs=[model_input, turntable, mesh, view, depth, normals, status, state, azimuth, elevation],
+                  outputs=[model_input, turntable, mesh, splats, view, depth, normals, status, state, azimuth, elevation],
                   concurrency_limit=None)
         for slider in (azimuth, elevation):
             slider.release(session.render_view, inputs=[state, azimuth, elevation], outputs=[view, depth, normals],

@@ -64,6 +64,8 @@ class OutputResult:
     #: the rendered turntable views (rgb, depth, normals in memory)
     views: list = field(default_factory=list)
     depth_range: tuple[float, float] = (0.0, 1.0)
+    #: a splat model's Gaussians as the splat viewer takes them (:func:`~sceneprior.demo.viewer.splat_payload`), else None
+    splats: dict | None = None
 
 
 def depth_to_rgb(depth: np.ndarray, near: float, far: float) -> np.ndarray:
@@ -316,7 +318,7 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
 
         write_gaussian_ply(splats, tmp / "splats.ply")
         files["splats"] = ["splats.ply"]
-        splat_view = splat_payload_of(splats)
+        splat_view = result.splats = splat_payload_of(splats)
         result.timings["splats"] = time.perf_counter() - start
         result.notes.append(f"Gaussian splats: {splat_view['count']} 3D Gaussians (splats.ply, the 3D Gaussian Splatting "
                             "PLY layout; those with opacity below 1/255, which never show, are left out).")

@@ -347,6 +347,23 @@ code { background: #f4f4f4; padding: 0 3px; }
 """
 
 
+def splat_viewer_html(splats: dict[str, object]) -> str:
+    """The splat viewer as an HTML fragment: the ``#splat-viewer`` canvas, the inlined Gaussians
+    (:func:`splat_payload`) and :data:`SPLAT_VIEWER_JS`. Used by ``index.html`` and by :func:`splat_viewer_page`."""
+    payload = json.dumps(splats).replace("</", "<\\/")
+    return (f"<canvas id='splat-viewer'></canvas><script type='application/json' id='splat-data'>{payload}</script>"
+            f"<script>{SPLAT_VIEWER_JS}</script>")
+
+
+def splat_viewer_page(splats: dict[str, object]) -> str:
+    """A self-contained HTML document holding only the splat viewer (the web demo shows it in an ``iframe``:
+    scripts inserted into a page's HTML do not run, a frame's document does)."""
+    css = ("html, body { margin: 0; background: #fff; overflow: hidden; } "
+           "#splat-viewer { width: 100vw; height: 100vh; display: block; touch-action: none; cursor: grab; }")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head><body>"
+            f"{splat_viewer_html(splats)}</body></html>")
+
+
 def write_index(
     out_dir: Path, title: str, files: dict[str, list[str]], mesh: trimesh.Trimesh | None, notes: list[str],
     timings: dict[str, float], splats: dict[str, object] | None = None,
@@ -387,9 +404,8 @@ def write_index(
         links = " ".join(f"<a href='{esc(p)}'>{esc(p)}</a>" for p in files.get("splats", []))
         parts.append(f"<h2>Gaussian splats</h2><p>{splats['count']} 3D Gaussians (the model's own scene), splatted in "
                      f"the browser; drag to orbit, wheel to zoom, double-click to reset. File (3D Gaussian Splatting "
-                     f"PLY, for splat viewers): {links}</p><canvas id='splat-viewer'></canvas>")
-        payload = json.dumps(splats).replace("</", "<\\/")
-        parts.append(f"<script type='application/json' id='splat-data'>{payload}</script><script>{SPLAT_VIEWER_JS}</script>")
+                     f"PLY, for splat viewers): {links}</p>")
+        parts.append(splat_viewer_html(splats))
     if timings:
         parts.append("<h2>Timings</h2><table>")
         parts.extend(f"<tr><td>{esc(k)}</td><td>{v:.2f} s</td></tr>" for k, v in timings.items())
