@@ -246,6 +246,8 @@ class BlenderDataset(Dataset):
         self.image_size = normalize_image_size(image_size)
         self.load_extras = load_extras
         self.metadata = None
+        #: what is ignored (the trainer prints these lines); nothing is, in this layout
+        self.warnings: list[str] = []
         self.frames: list[BlenderFrame] = []
         for path in transforms_files(self.root, split):
             frames, problems = parse_transforms(path)
@@ -320,3 +322,55 @@ class BlenderDataset(Dataset):
         if self.image_size is not None:
             views = resize_views(views, self.image_size)
         return views
+
+
+def is_blender_scene_dir(path: Path) -> bool:
+    """Whether ``path`` is one NeRF-Blender scene (holds ``transforms*.json``)."""
+    try:
+        return path.is_dir() and any(p.is_file() for p in path.glob("transforms*.json"))
+    except OSError:
+        return False
+
+
+class BlenderScenes(Dataset):
+    """Several NeRF-Blender scenes as one split, for ``train`` / ``eval`` (the role of an SRN split folder):
+    scene ``i`` is the folder ``scene_dirs[i]`` with the frames of ``split`` (``'all'``: every transforms file of
+    the folder, which is what a scene of a split folder holds). Scene ids are the folder names."""
+
+    def __init__(self, scene_dirs: Sequence[Path], split: str | None = "all", image_size: int | tuple[int, int] | None = None,
+                 load_extras: bool = True):
+        if not scene_dirs:
+            raise DataError("(no folder)", "no NeRF-Blender scenes given")
+        self.scenes = [BlenderDataset(d, split, image_size, load_extras) for d in scene_dirs]
+        names = [s.scene_ids[0] for s in self.scenes]
+        if len(set(names)) != len(names):
+            raise DataError(scene_dirs[0].parent, "two NeRF-Blender scene folders have the same name")
+        self.image_size = normalize_image_size(image_size)
+        self.load_extras = load_extras
+        self.metadata = None
+        self.warnings: list[str] = []
+
+    @property
+    def scene_ids(self) -> list[str]:
+        return [s.scene_ids[0] for s in self.scenes]
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def num_views(self, i: int) -> int:
+        return self.scenes[i].num_views(0)
+
+    def __getitem__(self, i: int) -> SceneViews:
+        return self.scenes[i][0]
+
+    def load_views(self, i: int, view_indices: Sequence[int]) -> SceneViews:
+        return self.scenes[i].load_views(0, view_indices)
+
+
+def blender_scene_dirs(folder: Path) -> list[Path]:
+    """The NeRF-Blender scene folders inside ``folder`` (a split of Blender scenes), sorted by name."""
+    try:
+        children = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except (NotADirectoryError, PermissionError):
+        return []
+    return [p for p in children if is_blender_scene_dir(p)]

@@ -30,7 +30,8 @@ from PIL import Image
 
 from ..errors import ConfigError, DataError, printable
 from . import image_io
-from .blender import BlenderDataset, parse_transforms, transforms_files
+from .blender import BlenderDataset, blender_scene_dirs, parse_transforms, transforms_files
+from .nmr import LIST_PREFIX as NMR_LIST_PREFIX, SPLITS as SPLITS_NMR, NMRDataset
 from .datasets import KNOWN_SPLITS, detect_format
 from .loading import depth_scale_from_metadata, find_metadata, intrinsics_problems, pose_problems
 from .srn import (
@@ -302,6 +303,31 @@ def _check_blender(report: CheckReport, root: Path) -> None:
     report.problems.extend(problems)
 
 
+def _check_nmr(report: CheckReport, root: Path, max_scenes: int | None) -> None:
+    """Every split of an NMR root: each listed object's views and cameras read as training would read them."""
+    for split in SPLITS_NMR:
+        if not any(root.glob(f"*/{NMR_LIST_PREFIX}{split}.lst")):
+            continue
+        try:
+            dataset = NMRDataset(root, split)
+        except DataError as exc:
+            report.problems.append(str(exc))
+            continue
+        for i in range(len(dataset) if max_scenes is None else min(max_scenes, len(dataset))):
+            problems: list[str] = []
+            views: list[ViewReport] = []
+            try:
+                scene = dataset[i]
+                for k in range(scene.num_views):
+                    views.append(ViewReport(scene.view_ids[k], scene.cam2world[k].double().numpy(),
+                                            scene.intrinsics[k].double().numpy(), scene.width, scene.height, split=split))
+            except DataError as exc:
+                problems.append(str(exc))
+            loader = None if problems else (lambda idx, d=dataset, j=i: d.load_views(j, idx))
+            report.scenes.append(SceneReport(f"{split}/{dataset.scene_ids[i]}", views, len(problems), loader))
+            report.problems.extend(problems)
+
+
 def check_dataset(path: str | Path, max_scenes: int | None = None) -> CheckReport:
     """Validate the dataset at ``path`` without writing anything. Raises :class:`DataError` only when the
     path cannot be read as a dataset at all; every other problem is collected in the report."""
@@ -309,6 +335,16 @@ def check_dataset(path: str | Path, max_scenes: int | None = None) -> CheckRepor
     report = CheckReport(format=location.format, path=location.path)
     if location.format == "nerf-blender":
         _check_blender(report, location.path)
+    elif location.format == "nerf-blender-split":
+        for scene_dir in blender_scene_dirs(location.path)[:max_scenes]:
+            _check_blender(report, scene_dir)
+    elif location.format == "nerf-blender-root":
+        report.problems.extend(location.problems())
+        for split in sorted(location.splits, key=_split_order):
+            for scene_dir in blender_scene_dirs(location.splits[split])[:max_scenes]:
+                _check_blender(report, scene_dir)
+    elif location.format == "nmr":
+        _check_nmr(report, location.path, max_scenes)
     else:
         _check_srn(report, location, max_scenes)
     return report

@@ -6,25 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.datasets import open_dataset
+from ..data.datasets import AnyDataset, open_dataset
 from ..data.metadata import dataset_metadata, scene_bounds  # noqa: F401  (re-exported)
-from ..data.srn import SRNDataset
 from ..data.types import StoredViews
-from ..errors import DataError
 
 
-def open_split(root: str | Path, split: str, image_size: int | None = None, load_extras: bool = False) -> SRNDataset:
-    """One split of an SRN-layout dataset root (or a split folder given directly)."""
-    dataset = open_dataset(root, split=split, image_size=image_size, load_extras=load_extras)
-    if not isinstance(dataset, SRNDataset):
-        raise DataError(root, f"expected an SRN-layout dataset, got {type(dataset).__name__}")
-    return dataset
+def open_split(root: str | Path, split: str, image_size: int | None = None, load_extras: bool = False) -> AnyDataset:
+    """One split of a dataset in any layout :func:`~sceneprior.data.datasets.open_dataset` reads: an SRN root or
+    split folder, NeRF-Blender scenes (one scene: the frames of ``split``'s transforms file), NMR."""
+    return open_dataset(root, split=split, image_size=image_size, load_extras=load_extras)
 
 
 class SplitCache:
     """All views of a split as uint8 tensors, loaded on first use of each scene."""
 
-    def __init__(self, dataset: SRNDataset) -> None:
+    def __init__(self, dataset: AnyDataset) -> None:
         self.dataset = dataset
         self._scenes: dict[int, StoredViews] = {}
 

@@ -290,7 +290,7 @@ def _open_data(config: TrainConfig) -> _Data:
     train_split = open_split(config.data, "train", config.image_size)
     # a dataset without a val split trains too (grids show training scenes); a val split that is broken is an error
     location = detect_format(config.data)
-    has_val = location.format == "srn-root" and "val" in location.splits
+    has_val = location.has_split("val")
     val_split = open_split(config.data, "val", config.image_size) if has_val else None
     return _Data(train_split, SplitCache(train_split), val_split, SplitCache(val_split) if val_split is not None else None,
                  dataset_metadata(config.data))
