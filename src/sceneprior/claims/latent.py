@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from einops import rearrange
-from jaxtyping import Float, Int
+from jaxtyping import Float
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..geometry import get_rays, project, unproject_depth
+from ..geometry import project, unproject_depth
+from ..inference.parts import PART_COLOURS, fit_probe, mean_iou
 from ..inference.preprocess import non_white
 from ..models import SRN
 from ..models.base import SceneLatent
@@ -246,22 +246,13 @@ PRIOR_FEATURES = "srn"
 
 def srn_pixel_features(model, latent, cam2world: Float[Tensor, "4 4"], K: Float[Tensor, "3 3"], height: int, width: int
                        ) -> tuple[Float[Tensor, "pixel channel"], Float[Tensor, "pixel 3"]]:
-    """Per-pixel SRN features: φ at the point where the LSTM ray marcher stops (what the pixel generator reads), and
-    the colour rendered from them — the same computation as ``SRN.render_rays`` (checked by the tests)."""
-    from ..conditioning import batched_mlp
-    from ..models._parts import ray_sphere_entry
-    from ..renderers import lstm_raymarch
-
-    origins, dirs, _ = get_rays(cam2world[None].float(), K[None].float(), height, width)
-    origins = rearrange(origins, "b h w c -> b (h w) c")
-    dirs = rearrange(dirs, "b h w c -> b (h w) c")
+    """Per-pixel SRN features (:meth:`SRN.pixel_features`: φ where the LSTM ray marcher stops, what the pixel
+    generator reads) and the colour rendered from them — the same computation as ``SRN.render_rays`` (checked by
+    the tests)."""
+    features = model.pixel_features(latent, cam2world, K, height, width)
     with torch.no_grad():
-        params = model.hyper(latent.code)
-        phi = lambda points: batched_mlp(params, points, last_norm=True, last_activation=torch.relu)  # noqa: E731
-        t_start = ray_sphere_entry(origins, dirs, model.config.scene_radius)
-        marched = lstm_raymarch(model.marcher, phi, origins, dirs, near=t_start, jitter=False)
-        rgb = torch.sigmoid(model.pixel_generator(marched.features))
-    return marched.features[0], rgb[0]
+        rgb = torch.sigmoid(model.pixel_generator(features))
+    return features, rgb
 
 
 def rgb_features(image: Float[Tensor, "3 height width"], patch: int = 1) -> Float[Tensor, "pixel channel"]:
@@ -273,41 +264,6 @@ def rgb_features(image: Float[Tensor, "3 height width"], patch: int = 1) -> Floa
     cols = torch.nn.functional.unfold(padded[None], patch)[0].T  # (h w, 3 patch²)
     ys, xs = torch.meshgrid((torch.arange(height) + 0.5) / height, (torch.arange(width) + 0.5) / width, indexing="ij")
     return torch.cat([cols, xs.reshape(-1, 1), ys.reshape(-1, 1)], 1)
-
-
-def fit_probe(features: Float[Tensor, "sample channel"], labels: Int[Tensor, " sample"], classes: int,
-              weight_decay: float = 1e-4, iterations: int = 100):
-    """A linear probe (multinomial logistic regression on standardised features, L-BFGS): returns predict(features)."""
-    mean = features.mean(0)
-    std = features.std(0).clamp(min=1e-6)
-    x = (features - mean) / std
-    weight = torch.zeros(x.shape[1], classes, requires_grad=True)
-    bias = torch.zeros(classes, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x @ weight + bias, labels) + weight_decay * weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    w, b = weight.detach(), bias.detach()
-    return lambda f: (((f - mean) / std) @ w + b).argmax(1)
-
-
-def mean_iou(prediction: Int[Tensor, " sample"], truth: Int[Tensor, " sample"], classes: int) -> tuple[float, list[float | None]]:
-    """Mean over the classes present in ``truth`` of the intersection over union (pixels pooled)."""
-    ious: list[float | None] = []
-    for c in range(classes):
-        t, p = truth == c, prediction == c
-        ious.append(float((t & p).sum()) / float((t | p).sum()) if t.any() else None)
-    present = [v for v in ious if v is not None]
-    return float(np.mean(present)), ious
-
-
-PART_COLOURS = np.array([[1, 1, 1], [0.85, 0.2, 0.2], [0.2, 0.4, 0.9], [0.3, 0.85, 0.9], [0.15, 0.15, 0.15],
-                         [1.0, 0.8, 0.1], [0.6, 0.3, 0.8], [0.3, 0.7, 0.3]], np.float32)
 
 
 def claim_parts(config: ClaimConfig, out: Path) -> ClaimReport:

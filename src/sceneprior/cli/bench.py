@@ -70,6 +70,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rec.add_argument("--md", default=None, help="also write the table to this Markdown file")
     rec.add_argument("--quick", action="store_true", help="a smoke run: 4 views, mesh 16³, 3 steps, 1 repeat")
     rec.set_defaults(func=_reconstruct)
+    parts = sub.add_parser(
+        "parts",
+        help="part segmentation from a few labelled views (reconstruct --parts), mIoU on held-out objects",
+        description="Fits reconstruct --parts' probe on view 0 of --labelled objects of the labelled dataset's train "
+        "split, then scores the part maps of novel views of --objects held-out objects of --split (latent from view 0) "
+        "against their part labels (mIoU). Prints a table; --json / --md save it with the load average.",
+    )
+    parts.add_argument("--model", required=True, help="shipped model name, run folder or checkpoint (an SRN)")
+    parts.add_argument("--data", required=True, help="dataset with part labels whose --split is scored")
+    parts.add_argument("--labels", default=None, help="labelled dataset (default: --data; its train split)")
+    parts.add_argument("--split", default="test", help="scored split (default test)")
+    parts.add_argument("--labelled", type=int, default=5, help="labelled objects, view 0 of each (default 5)")
+    parts.add_argument("--objects", type=int, default=8, help="held-out objects scored (default 8)")
+    parts.add_argument("--max-views", type=int, default=8, help="novel views scored per object (default 8)")
+    parts.add_argument("--steps", type=int, default=100, help="auto-decoding steps per object (default 100)")
+    parts.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parts.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parts.add_argument("--md", default=None, help="also write the table to this Markdown file")
+    parts.set_defaults(func=_parts)
     check = sub.add_parser(
         "reconstruct-check",
         help="score the main job's novel views against a generated dataset's ground truth",
@@ -136,6 +155,22 @@ def _reconstruct(args: argparse.Namespace) -> int:
         config.views, config.mesh_resolution, config.steps, config.repeat = min(args.views, 4), 16, 3, 1
     report = run_reconstruct_speed(config)
     _report(args, format_speed_markdown(report), report, "The main job's speed: sceneprior bench reconstruct", command)
+    return 0
+
+
+def _parts(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
+
+    from ..bench.parts import PartsBenchConfig, format_parts_markdown, run_parts_bench
+
+    command = "sceneprior " + shlex.join(sys.argv[1:])
+    config = PartsBenchConfig(model=args.model, data=args.data, labels=args.labels, split=args.split,
+                              labelled=args.labelled, objects=args.objects, max_views=args.max_views, steps=args.steps,
+                              threads=args.threads, command=command)
+    report = run_parts_bench(config)
+    _report(args, format_parts_markdown(report), report, "Part segmentation from a few labels: sceneprior bench parts",
+            command)
     return 0
 
 

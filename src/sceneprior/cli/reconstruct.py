@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--elevation", type=float, default=None, help="assumed elevation of the photo, degrees")
     p.add_argument("--distance", type=float, default=None, help="assumed camera distance (scene units)")
     p.add_argument("--turntable-elevation", type=float, default=None, help="elevation of the turntable (default: the photo's)")
+    p.add_argument("--parts", default=None, metavar="LABELS",
+                   help="also render part maps of the turntable views: a linear probe on the model's per-pixel features "
+                   "(SRN) fitted on a few labelled views of LABELS, a dataset with part labels (parts/*.png, as "
+                   "`data generate` writes; class names from its metadata.json)")
+    p.add_argument("--parts-objects", type=int, default=5, metavar="N",
+                   help="labelled objects of LABELS' train split used (default 5; view 0 of each)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: measured faster than 2 on the 2-core development machine, results/reconstruct_speed.md)")
     p.set_defaults(func=run)
 
@@ -94,6 +100,18 @@ def run(args: argparse.Namespace) -> int:
     mode, steps = inference_mode(loaded, args.mode, args.steps, args.refine)  # --refine on an auto-decoder: fails here
     if args.refine > 0 and args.steps != 100:
         print(f"  note: --refine {args.refine} sets the auto-decoding steps; --steps {args.steps} is ignored")
+    probe = None
+    if args.parts is not None:
+        from ..inference.infer import InferenceConfig
+        from ..inference.parts import fit_part_probe
+
+        start = time.perf_counter()
+        init = "mean" if loaded.model.latents is not None else "zeros"
+        probe = fit_part_probe(loaded.model, args.parts, InferenceConfig(mode=mode, steps=steps, init=init),  # type: ignore[arg-type]
+                               objects=args.parts_objects)
+        print(f"part probe: {len(probe.names)} classes ({', '.join(probe.names)}) from "
+              f"{sum(len(v) for v in probe.labelled.values())} labelled view(s) of {args.parts} in "
+              f"{time.perf_counter() - start:.1f} s")
     config = OutputConfig(views=args.views, resolution=args.resolution, mesh_resolution=args.mesh_resolution,
                           elevation=args.turntable_elevation, mesh=not args.no_mesh)
     for path, target in zip(images, targets):
@@ -107,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  object found from {crop.mask_source}: box {crop.object_box}, square crop ({box}) -> "
                   f"{rec.images.shape[-1]}x{rec.images.shape[-2]}")
         print(f"  inference: {rec.inference_label} in {rec.timings['inference']:.2f} s")
-        result = write_reconstruction(rec, target, config, log=lambda line: print(f"  {line}"))
+        result = write_reconstruction(rec, target, config, log=lambda line: print(f"  {line}"), parts=probe)
         for note in result.notes[1:]:
             if note.startswith("No mesh") or "no depth" in note:
                 print(f"  note: {note}")
@@ -116,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             for name in result.files.get(section, []):
                 print(f"    {target / name}")
         print(f"    {target / 'summary.json'}")
-        for section in ("views", "depth", "normals"):
+        for section in ("views", "depth", "normals", "parts"):
             if result.files.get(section):
                 print(f"    {target / section}/ ({len(result.files[section])} PNG)")
         print("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))

@@ -34,6 +34,7 @@ from ..errors import ConfigError, SceneError, WriteError
 
 if TYPE_CHECKING:
     from ..api import Reconstruction, RenderedView
+    from ..inference.parts import PartProbe
 
 SUMMARY = "summary.json"
 #: the list of files we wrote into an output folder, with their SHA-256 (see the module doc)
@@ -189,8 +190,9 @@ def prepare_out_dir(out_dir: Path) -> None:
 
 
 def write_reconstruction(rec: "Reconstruction", out_dir: str | Path, config: OutputConfig = OutputConfig(),
-                         log=None) -> OutputResult:  # noqa: ANN001 - log: a callable taking a line
-    """Render and write every output of ``rec`` into ``out_dir`` (see the module doc)."""
+                         log=None, parts: "PartProbe | None" = None) -> OutputResult:  # noqa: ANN001 - log: a callable taking a line
+    """Render and write every output of ``rec`` into ``out_dir`` (see the module doc); with a part probe
+    (:func:`sceneprior.inference.parts.fit_part_probe`), the part map of every turntable view as well."""
     out_dir = Path(out_dir)
     prepare_out_dir(out_dir)
     result = OutputResult(out_dir=out_dir, timings=dict(rec.timings))
@@ -209,7 +211,7 @@ def write_reconstruction(rec: "Reconstruction", out_dir: str | Path, config: Out
         raise WriteError(exc.filename or out_dir, exc) from None
     try:
         try:
-            _write_all(rec, tmp, config, result, say)
+            _write_all(rec, tmp, config, result, say, parts)
             written = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
             if fresh:
                 _write_manifest(tmp, written, complete=True)
@@ -256,7 +258,8 @@ def _merge(tmp: Path, out_dir: Path, written: dict[str, str]) -> None:
     _write_manifest(out_dir, written, complete=True)
 
 
-def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: OutputResult, say) -> None:  # noqa: ANN001
+def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: OutputResult, say,  # noqa: ANN001
+               parts: "PartProbe | None" = None) -> None:
     files = result.files
     write_png(tmp / "input.png", rec.images[0].permute(1, 2, 0).numpy())
     files["input"] = ["input.png"]
@@ -289,6 +292,22 @@ def _write_all(rec: "Reconstruction", tmp: Path, config: OutputConfig, result: O
         result.notes.append(f"{type(rec.model).__name__} renders no depth, so there are no depth or normal maps.")
     files["turntable"] = write_videos(frames, tmp, config.fps)
     result.timings["write images and videos"] = time.perf_counter() - start
+
+    if parts is not None:
+        from ..inference.parts import legend, part_colours
+
+        start = time.perf_counter()
+        (tmp / "parts").mkdir()
+        files["parts"] = []
+        for k, view in enumerate(views):
+            labels = parts.part_map(rec.model, rec.latent, view.cam2world, view.K, *view.rgb.shape[:2])
+            write_png(tmp / "parts" / f"parts_{k:03d}.png", part_colours(labels.numpy()))
+            files["parts"].append(f"parts/parts_{k:03d}.png")
+        result.timings["parts"] = time.perf_counter() - start
+        labelled = sum(len(v) for v in parts.labelled.values())
+        result.notes.append(f"Part maps: a linear probe on the model's per-pixel features, fitted on {labelled} labelled "
+                            f"view(s) of {len(parts.labelled)} object(s); colours: {legend(parts.names)}.")
+        say(f"part maps of {len(views)} views in {result.timings['parts']:.2f} s")
 
     mesh = None
     if config.mesh:

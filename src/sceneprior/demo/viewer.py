@@ -385,7 +385,8 @@ def write_index(
             parts.append(f"<figure><img class='big' src='{esc(path)}' alt='turntable'><figcaption>{esc(path)}</figcaption></figure>")
     parts.append("</div>")
     captions = {"views": "Novel views", "depth": "Depth (z, colour map: near = dark, far = bright; white = no surface)",
-                "normals": "Normals (world space, RGB = (n + 1) / 2; white = unknown)"}
+                "normals": "Normals (world space, RGB = (n + 1) / 2; white = unknown)",
+                "parts": "Part maps (a probe fitted on a few labelled views; colours in the notes above)"}
     for key, caption in captions.items():
         if files.get(key):
             parts.append(f"<h2>{esc(caption)}</h2><div class='row grid'>")

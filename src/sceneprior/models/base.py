@@ -387,6 +387,13 @@ class SceneModel(nn.Module):
         model whose scene is not a set of Gaussians."""
         return None
 
+    def pixel_features(self, latent: SceneLatent, cam2world: Float[Tensor, "4 4"], K: Float[Tensor, "3 3"], height: int,
+                       width: int) -> Float[Tensor, "pixel channel"] | None:
+        """Per-pixel features of scene 0 of ``latent`` seen from one camera (pixels row-major): what the model's
+        own pixel decoder reads, for the few-label part probe (:mod:`sceneprior.inference.parts`); None for a model
+        that exposes none."""
+        return None
+
     # ------------------------------------------------------------------ objectives
     def loss(self, batch: TrainBatch) -> LossOutput:
         latent = self.training_latent(batch)

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..conditioning import HyperNetwork, batched_mlp
 from ..encoders import ConvEncoderConfig
+from ..geometry import get_rays
 from ..renderers import LSTMRayMarcher, lstm_raymarch, lstm_raymarch_mlp
 from ..renderers.lstm_marcher import centred_linear, ln_relu_layers, run_chunks
 from ._parts import GlobalLatentModel, ln_relu_mlp, ray_sphere_entry
@@ -128,6 +129,19 @@ class SRN(GlobalLatentModel):
             run_chunks(work, origins.shape[1], INFERENCE_CHUNK)
         depth_penalty = 1e4 * torch.clamp(t, max=0.0).pow(2).mean()
         return RayOutput(rgb=rgb, depth=t, extra_loss=self.config.depth_weight * depth_penalty)
+
+    @torch.no_grad()
+    def pixel_features(self, latent: SceneLatent, cam2world: Float[Tensor, "4 4"], K: Float[Tensor, "3 3"], height: int,
+                       width: int) -> Float[Tensor, "pixel channel"]:
+        """φ at the point where the LSTM ray marcher stops on each pixel's ray (what the pixel generator reads), as
+        :meth:`render_rays` computes it (Kohli et al.'s features for few-label segmentation)."""
+        assert latent.code is not None
+        origins, dirs, _ = get_rays(cam2world[None].float(), K[None].float(), height, width)
+        origins, dirs = origins.reshape(1, -1, 3), dirs.reshape(1, -1, 3)
+        params = self.hyper(latent.code[:1])
+        phi = lambda points: batched_mlp(params, points, last_norm=True, last_activation=torch.relu)  # noqa: E731
+        t_start = ray_sphere_entry(origins, dirs, self.config.scene_radius)
+        return lstm_raymarch(self.marcher, phi, origins, dirs, near=t_start, jitter=False).features[0]
 
     def _pixel_layers(self) -> list[tuple[Tensor, Tensor]]:
         """The pixel generator as ``(W^T, b)`` per linear layer, those followed by a LayerNorm centred
