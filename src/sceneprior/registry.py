@@ -19,16 +19,20 @@ from .models.groundplan import GroundPlanConfig
 from .models.lfn import LFNConfig
 from .models.lifting import LiftingConfig
 from .models.pixelnerf import PixelNeRFConfig
+from .models.sdf_image import SDFImageConfig
 from .models.splatter import SplatterConfig
 from .models.srn import SRNConfig
+from .models.srn_pixel import SRNPixelConfig
 from .models3d.models import ConvONetConfig, DeepSDFConfig, OccNetConfig, VoxelModelConfig
 
 #: every model's config class, one line per model; the order is the order presets are listed in
 MODEL_CONFIGS: tuple[type[ModelConfig], ...] = (
     AutoEncoderConfig,
     SRNConfig,
+    SRNPixelConfig,
     LFNConfig,
     PixelNeRFConfig,
+    SDFImageConfig,
     SplatterConfig,
     LiftingConfig,
     GroundPlanConfig,

@@ -24,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "'reconstruct --model' takes it ('default': the main job's default model)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test", help="test, test_ood_pose, val, ...")
-    p.add_argument("--input-views", type=int, default=1, choices=[1, 2])
+    p.add_argument("--input-views", type=int, default=1, metavar="N",
+                   help="source views per object (any N below the object's view count): the dataset's fixed input "
+                   "views first, then views spread evenly over the rest (default 1)")
     p.add_argument("--mode", default=None, choices=["encode", "autodecode", "encode+autodecode"],
                    help="inference mode (default: encode when the model has an encoder, else autodecode)")
     p.add_argument("--steps", type=int, default=200, help="auto-decoding steps")

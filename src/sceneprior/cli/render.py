@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resolution", type=int, default=None, help="frame size (default: the dataset's)")
     p.add_argument("--frames", type=int, default=36)
-    p.add_argument("--input-views", type=int, default=1, choices=[1, 2])
+    p.add_argument("--input-views", type=int, default=1, metavar="N",
+                   help="source views (the dataset's fixed input views first, then views spread over the rest)")
     p.add_argument("--mode", default=None, choices=["encode", "autodecode", "encode+autodecode"])
     p.add_argument("--steps", type=int, default=200, help="auto-decoding steps")
     p.add_argument("--mp4", action="store_true", help="also write an MP4 (imageio-ffmpeg)")

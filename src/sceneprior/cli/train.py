@@ -29,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="scenes per step over all processes (the global batch; preset default otherwise)")
     p.add_argument("--rays", type=int, default=None, help="rays per scene per step (ray-based models)")
     p.add_argument("--target-views", type=int, default=None, help="target views per scene per step")
+    p.add_argument("--input-views", type=int, nargs="+", default=None, metavar="N",
+                   help="source views per scene per step for models that encode views (pixel-aligned presets), like "
+                   "the official pixelNeRF's -V; several values: one is drawn per step (preset default otherwise, "
+                   "e.g. pixelnerf: 1 2)")
     p.add_argument("--all-rays", action="store_true", help="draw rays from whole images even where the preset "
                    "draws them inside the object's 2D bounding box (pixelNeRF)")
     p.add_argument("--lr", type=float, default=None)
@@ -88,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give --steps N or --minutes M")
     preset = get_preset(args.preset)
     defaults = preset.training
+    if args.input_views is not None and min(args.input_views) < 1:
+        raise ConfigError(f"--input-views {' '.join(map(str, args.input_views))}: every value must be 1 or more")
     config = TrainConfig(
         data=args.data, preset=args.preset, steps=args.steps, minutes=args.minutes, seed=args.seed,
         lr=args.lr if args.lr is not None else defaults.lr,
@@ -97,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             scenes_per_batch=args.batch_size if args.batch_size is not None else defaults.scenes_per_batch,
             target_views=args.target_views if args.target_views is not None else defaults.target_views,
             rays_per_scene=args.rays if args.rays is not None else defaults.rays_per_scene,
-            input_views=defaults.input_views,
+            input_views=tuple(args.input_views) if args.input_views is not None else defaults.input_views,
             object_bbox_rays=defaults.object_bbox_rays and not args.all_rays,
         ),
         image_size=args.image_size, image_every=args.image_every, checkpoint_every=args.checkpoint_every,

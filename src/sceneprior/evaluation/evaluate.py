@@ -1,7 +1,7 @@
 """The SRN / pixelNeRF novel-view protocol on held-out objects (REFERENCE.md §0).
 
-For each object of the split: a fixed source view (or two) — ``metadata.json`` ``input_views[split]``, else views
-0 and V/2 — gives the latent (encode, auto-decode or both); every other view is rendered and scored. PSNR and
+For each object of the split: N source views — the dataset's fixed ones (``metadata.json`` ``input_views[split]``,
+else views 0 and V/2), then views spread evenly over the rest for larger N (:func:`source_views`) — give the latent (encode, auto-decode or both); every other view is rendered and scored. PSNR and
 SSIM are averaged per image, then over objects; depth error (mean |Δz| on pixels foreground in both) where the
 model gives depth; the inference time per object is reported.
 """
@@ -75,11 +75,23 @@ class EvalResult:
 
 
 def source_views(metadata: dict, split: str, num_views: int, count: int) -> list[int]:
+    """The ``count`` source views of an object with ``num_views`` views: the dataset's fixed ones first
+    (``metadata.json`` ``input_views[split]``, else views 0 and ``num_views // 2``), then, when more are asked
+    for, views spread evenly over the object's remaining view indices (the same views for every model and every
+    run). At least one view is left to score."""
+    if count < 1:
+        raise ConfigError(f"--input-views {count}: give 1 or more")
+    if count >= num_views:
+        raise ConfigError(f"--input-views {count}: the object has only {num_views} views (at least one must be left "
+                          "to render and score)")
     fixed = (metadata.get("input_views") or {}).get(split)
-    views = list(fixed) if fixed else [0, num_views // 2]
-    if count > len(views):
-        raise ConfigError(f"--input-views {count}: the dataset fixes only {len(views)} input views for split {split!r}")
-    return [int(v) for v in views[:count]]
+    views = [int(v) for v in fixed] if fixed else [0, num_views // 2]
+    views = [v for v in dict.fromkeys(views) if 0 <= v < num_views]
+    if count <= len(views):
+        return views[:count]
+    rest = [v for v in range(num_views) if v not in views]
+    extra = count - len(views)
+    return views + [rest[(k * len(rest)) // extra] for k in range(extra)]
 
 
 def _mean(values: list[float]) -> float:

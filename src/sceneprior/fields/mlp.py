@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from ..conditioning.concat import ConcatLinear
 from ..conditioning.film import FiLM, apply_film
+from ..conditioning.view_attention import ViewAttentionPool
 from ..errors import ConfigError
 from .base import FieldOutput
 from .encoding import PositionalEncoding
@@ -249,7 +250,9 @@ class ResnetFCField(nn.Module):
     ``(batch, view, N, C)``.
 
     ``lin_in (d_in -> width)``; for each of ``n_blocks`` ResNet blocks: if the block index is
-    ``combine_layer`` the per-view activations are pooled over views (``combine="mean"``); before each of the
+    ``combine_layer`` the per-view activations are pooled over views (``combine="mean"`` as in pixelNeRF, ``"max"``,
+    or ``"attention"``: a :class:`~sceneprior.conditioning.ViewAttentionPool` of ``attention_layers`` transformer
+    layers with ``attention_heads`` heads over the views, then learned softmax weights); before each of the
     first ``min(combine_layer, n_blocks)`` blocks ``Linear(C -> width)(features)`` is added; then the block.
     Head: ``ReLU -> Linear(width -> 4)``; rgb = sigmoid, density = ReLU (pixelNeRF) or softplus
     (``density_activation``, smoother gradients early in training). ``features`` of the output is the final
@@ -264,12 +267,14 @@ class ResnetFCField(nn.Module):
         width: int = 512,
         n_blocks: int = 5,
         combine_layer: int = 3,
-        combine: Literal["mean", "max"] = "mean",
+        combine: Literal["mean", "max", "attention"] = "mean",
         density_activation: Literal["relu", "softplus"] = "relu",
+        attention_heads: int = 4,
+        attention_layers: int = 1,
     ) -> None:
         super().__init__()
-        if combine not in ("mean", "max"):
-            raise ConfigError(f"unknown view pooling {combine!r} (mean, max)")
+        if combine not in ("mean", "max", "attention"):
+            raise ConfigError(f"unknown view pooling {combine!r} (mean, max, attention)")
         self.n_blocks = n_blocks
         self.combine_layer = combine_layer
         self.combine = combine
@@ -282,8 +287,12 @@ class ResnetFCField(nn.Module):
         for lin in [self.lin_in, self.lin_out, *self.lin_z]:
             nn.init.kaiming_normal_(lin.weight, a=0.0, mode="fan_in")
             nn.init.zeros_(lin.bias)
+        # built last: the other layers draw the same initial weights as with mean pooling
+        self.attention = ViewAttentionPool(width, attention_heads, attention_layers) if combine == "attention" else None
 
     def _pool(self, h: Tensor) -> Tensor:
+        if self.attention is not None:
+            return self.attention(h)
         return h.mean(dim=1) if self.combine == "mean" else h.amax(dim=1)
 
     def project_features(self, maps: Float[Tensor, "image channel height width"]) -> Float[Tensor, "image injected height width"]:

@@ -9,6 +9,8 @@ Models declare their geometry (:attr:`sceneprior.models.SceneModel.geometry`):
 * "depth" (SRN) has neither a density nor an SDF (its LSTM ray marcher finds surfaces), but its depth maps are
   3D-consistent: the mesh is the zero level of a truncated signed distance fused from depth maps rendered around
   the object (TSDF fusion with space carving of background pixels), coloured from those renders.
+* "sdf" (``sdf-sphere``, ``sdf-volsdf``): :meth:`~sceneprior.models.SceneModel.sdf_field` gives the signed
+  distance of the inferred scene; the mesh is its zero level set.
 * "none" (LFN, a light field; the auto-encoder, a 2D decoder): no 3D geometry at all; meshing them raises
   :class:`ConfigError`.
 """
@@ -131,6 +133,18 @@ def density_mesh(
     mesh = mesh_from_grid(grid, level, "above")
     mesh = _colour(mesh, colour_fn)
     return mesh, note
+
+
+def sdf_mesh(
+    sdf_fn: Callable[[Tensor], Tensor], colour_fn: Callable[[Tensor], Tensor], bounds: tuple[float, ...], resolution: int,
+) -> tuple[trimesh.Trimesh, str]:
+    """Marching cubes of the zero level set of ``sdf_fn`` (negative inside), vertex colours from ``colour_fn``."""
+    config = MeshingConfig.for_sdf(resolution=resolution, bound_min=tuple(bounds[:3]), bound_max=tuple(bounds[3:]),
+                                   chunk_size=16384)
+    grid = evaluate_field_on_grid(sdf_fn, config)
+    if not grid.values.max() > 0.0 > grid.values.min():
+        raise SceneError("the inferred signed distance does not change sign in the scene box: there is no surface to mesh")
+    return _colour(mesh_from_grid(grid, 0.0, "below"), colour_fn), "zero level set of the SDF"
 
 
 def _colour(mesh: trimesh.Trimesh, colour_fn: Callable[[Tensor], Tensor]) -> trimesh.Trimesh:

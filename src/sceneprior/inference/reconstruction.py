@@ -165,6 +165,10 @@ class Reconstruction:
             density_fn, colour_fn = self.model.density_field(self.latent)
             mesh, self.mesh_note = geo.density_mesh(density_fn, colour_fn, bounds, resolution, self.model.density_level())
             return mesh
+        if kind == "sdf":
+            sdf_fn, colour_fn = self.model.sdf_field(self.latent)
+            mesh, self.mesh_note = geo.sdf_mesh(sdf_fn, colour_fn, bounds, resolution)
+            return mesh
         if kind != "depth":
             raise ConfigError(f"{type(self.model).__name__} gives {kind} values at 3D points, not images: mesh it with "
                               "`sceneprior eval`")

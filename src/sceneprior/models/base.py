@@ -237,6 +237,8 @@ class SceneModel(nn.Module):
     * :attr:`geometry` -- what 3D geometry the model gives ("density": :meth:`density_field` and
       :meth:`density_level`; "depth": 3D-consistent depth maps; "sdf" / "occupancy": a shape field; "none"),
       with :attr:`geometry_note` saying what a model without geometry is;
+    * :meth:`sdf_field` -- the signed distance (and colour) of an inferred scene, for image models whose geometry is
+      "sdf";
     * :meth:`batch_source` -- the model's own training batches (None: the trainer's posed-view batches);
     * :meth:`preview` -- the model's own TensorBoard image (None: the trainer's input | render | truth grid);
     * :meth:`gaussian_splats` -- the model's scene as explicit 3D Gaussians (None: it has none), exported as a 3DGS
@@ -371,6 +373,14 @@ class SceneModel(nn.Module):
     def density_level(self) -> float:
         """The density whose level set is the model's surface (models whose :attr:`geometry` is "density")."""
         raise ConfigError(f"{type(self).__name__} is {self.geometry_note} with no volume density to mesh")
+
+    def sdf_field(
+        self, latent: SceneLatent
+    ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """(sdf_fn, colour_fn) over world points ``(N, 3)`` of scene 0 of ``latent``: image models whose
+        :attr:`geometry` is "sdf" (the mesh is the zero level set; negative inside)."""
+        raise ConfigError(f"{type(self).__name__} is {self.geometry_note} with no signed distance field of an inferred "
+                          "scene to mesh")
 
     def batch_source(self, dataset: Any, batch_config: "BatchConfig", seed: int, ctx: "DistContext") -> Any | None:
         """The model's own training batches (an object with ``iterate(start, stop)`` and ``scene_ids(step,

@@ -266,6 +266,9 @@ def check_train_config(config: TrainConfig) -> None:
             continue
         if not (isinstance(value, int) and value >= low):
             raise ConfigError(f"{flag} must be a whole number >= {low}, got {value!r}")
+    views = tuple(config.batch.input_views)
+    if not views or not all(isinstance(v, int) and v >= 1 for v in views):
+        raise ConfigError(f"--input-views must be whole numbers >= 1, got {' '.join(map(str, views)) or 'nothing'}")
     if config.image_size is not None and not 8 <= config.image_size <= 4096:
         raise ConfigError(f"--image-size must be in 8..4096, got {config.image_size}")
     if config.on_nonfinite not in ("skip", "stop"):
