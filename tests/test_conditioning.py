@@ -37,8 +37,9 @@ def test_film_identity_and_broadcast():
     assert torch.equal(apply_film(h, torch.ones(3, 8, dtype=DT), torch.zeros(3, 8, dtype=DT)), h)
     film = FiLM(6, 8).double()
     with torch.no_grad():
-        film.linear.weight.zero_()
-    gamma, beta = film(torch.randn(3, 6, dtype=DT))
+        film.gamma.weight.zero_()
+        film.beta.weight.zero_()
+    gamma, beta = film.modulation(torch.randn(3, 6, dtype=DT))
     assert torch.equal(gamma, torch.ones(3, 8, dtype=DT)) and torch.equal(beta, torch.zeros(3, 8, dtype=DT))
     gamma = torch.randn(3, 8, dtype=DT)
     beta = torch.randn(3, 8, dtype=DT)
@@ -195,3 +196,24 @@ def test_hypernetwork_zero_output_bias():
     assert all(net[-1].bias.abs().sum() == 0 for net in hyper.nets)
     default = HyperNetwork([(3, 4)], latent_dim=5, hidden=8)
     assert default.nets[0][-1].bias.abs().sum() > 0  # SRN keeps PyTorch's default bias init
+
+
+def test_conditional_norm_is_film_after_batch_norm():
+    """ONet's conditional batch norm and the 3D decoders' FiLM are the one FiLM: identity at init, then
+    ``gamma(c) * BN(x) + beta(c)`` with the FiLM's own linear maps."""
+    from sceneprior.representations.layers import ConditionalNorm
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 7, 5, dtype=DT)
+    c = torch.randn(2, 3, dtype=DT)
+    plain = ConditionalNorm(3, 5, batch_norm=False).double()
+    assert isinstance(plain, FiLM) and torch.equal(plain(x, c), x)  # ONet's init: gamma = 1, beta = 0 for every c
+    norm = ConditionalNorm(3, 5, batch_norm=True).double()
+    with torch.no_grad():
+        for p in norm.parameters():
+            p.normal_()
+    flat = x.reshape(14, 5)
+    bn = (flat - flat.mean(0)) / torch.sqrt(flat.var(0, unbiased=False) + 1e-5)
+    gamma, beta = norm.gamma(c), norm.beta(c)
+    assert torch.allclose(norm(x, c), gamma[:, None] * bn.reshape(2, 7, 5) + beta[:, None])
+    assert set(dict(norm.named_parameters())) == {"gamma.weight", "gamma.bias", "beta.weight", "beta.bias"}

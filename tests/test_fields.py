@@ -97,7 +97,8 @@ def test_film_field_with_identity_film_ignores_latent():
     field = ConditionedField(latent_dim=4, width=16, hidden_layers=1, conditioning="film", geometry="sdf").double()
     with torch.no_grad():
         for film in field.films:
-            film.linear.weight.zero_()
+            film.gamma.weight.zero_()
+            film.beta.weight.zero_()
     points = torch.randn(2, 6, 3, dtype=DT)
     a = field(points, None, torch.randn(2, 4, dtype=DT))
     b = field(points, None, torch.randn(2, 4, dtype=DT))

@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .models.autoencoder import AutoEncoderConfig
 from .models.base import ModelConfig, Preset
 from .models.configs import from_plain
+from .models.global_field import GlobalFieldConfig
 from .models.groundplan import GroundPlanConfig
 from .models.lfn import LFNConfig
 from .models.lifting import LiftingConfig
@@ -35,6 +36,7 @@ MODEL_CONFIGS: tuple[type[ModelConfig], ...] = (
     SDFImageConfig,
     SplatterConfig,
     LiftingConfig,
+    GlobalFieldConfig,
     GroundPlanConfig,
     DeepSDFConfig,
     OccNetConfig,

@@ -1,7 +1,13 @@
 """FiLM conditioning (Perez et al. 2018): ``h -> gamma(z) * h + beta(z)`` per feature, per scene.
 
-``gamma`` is parameterised as ``1 + Linear(z)`` and the linear layer is initialised at a small scale
-(``init_scale``), so a freshly built FiLM is close to the identity and a zeroed one is exactly the identity.
+The one implementation in the package: the image fields' FiLM (:class:`sceneprior.fields.ConditionedField`,
+pi-GAN style, after every hidden layer) and the 3D decoders' conditional normalisation
+(:class:`sceneprior.representations.layers.ConditionalNorm`: ONet's conditional batch norm is FiLM after a
+BatchNorm without affine parameters) both use :class:`FiLM`.
+
+``gamma`` and ``beta`` are linear maps of ``z``. Their weights start at ``init_scale`` times PyTorch's default
+init (0: exactly the identity for every ``z``, as ONet initialises its conditional batch norm); ``gamma``'s bias
+starts at 1 and ``beta``'s at 0, so a freshly built FiLM is close to the identity and a zeroed one is exactly it.
 """
 
 from __future__ import annotations
@@ -20,17 +26,22 @@ def apply_film(
 
 
 class FiLM(nn.Module):
-    """Maps a latent ``(batch, latent_dim)`` to ``gamma, beta`` of shape ``(batch, features)`` each."""
+    """``forward(h, z) = gamma(z) * h + beta(z)``; :meth:`modulation` gives ``gamma, beta`` of shape
+    ``(batch, features)`` each."""
 
     def __init__(self, latent_dim: int, features: int, init_scale: float = 0.1) -> None:
         super().__init__()
         self.features = features
-        self.linear = nn.Linear(latent_dim, 2 * features)
+        self.gamma = nn.Linear(latent_dim, features)
+        self.beta = nn.Linear(latent_dim, features)
         with torch.no_grad():
-            self.linear.weight.mul_(init_scale)
-            self.linear.bias.zero_()
+            self.gamma.weight.mul_(init_scale)
+            self.gamma.bias.fill_(1.0)
+            self.beta.weight.mul_(init_scale)
+            self.beta.bias.zero_()
 
-    def forward(self, latent: Float[Tensor, "batch latent"]) -> tuple[Float[Tensor, "batch feature"], Float[Tensor, "batch feature"]]:
-        out = self.linear(latent)
-        gamma, beta = out[:, : self.features], out[:, self.features :]
-        return 1.0 + gamma, beta
+    def modulation(self, latent: Float[Tensor, "batch latent"]) -> tuple[Float[Tensor, "batch feature"], Float[Tensor, "batch feature"]]:
+        return self.gamma(latent), self.beta(latent)
+
+    def forward(self, h: Float[Tensor, "batch *rest feature"], latent: Float[Tensor, "batch latent"]) -> Float[Tensor, "batch *rest feature"]:
+        return apply_film(h, *self.modulation(latent))

@@ -20,7 +20,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..conditioning.concat import ConcatLinear
-from ..conditioning.film import FiLM, apply_film
+from ..conditioning.film import FiLM
 from ..conditioning.view_attention import ViewAttentionPool
 from ..errors import ConfigError
 from .base import FieldOutput
@@ -200,8 +200,7 @@ class ConditionedField(nn.Module):
             if self.layer_norm:
                 h = F.layer_norm(h, h.shape[-1:])
             if self.films is not None:
-                gamma, beta = self.films[k](latent)
-                h = apply_film(h, gamma, beta)
+                h = self.films[k](h, latent)
             h = torch.relu(h)
         raw = self.geometry_head(h)
         if self.dir_encoding is not None:

@@ -16,12 +16,13 @@ from .features import (
     scatter_max_gather,
     scatter_mean,
 )
+from .global_fields import ConditionedRadianceField, HyperRadianceField, VoxelRadianceField
 from .layers import ConditionalNorm, ConditionalResnetBlock
 from .voxel import VoxelDecoder, VoxelDecoderConfig
 
 __all__ = [
     "GROUND_PLANE", "PLANE_AXES", "TRIPLANE", "Bounds", "Conditioning", "ConditionalNorm", "ConditionalResnetBlock",
-    "FeatureGrid", "FeaturePlanes", "GlobalDecoder", "GlobalDecoderConfig", "LocalDecoder", "LocalDecoderConfig",
+    "ConditionedRadianceField", "FeatureGrid", "FeaturePlanes", "HyperRadianceField", "VoxelRadianceField", "GlobalDecoder", "GlobalDecoderConfig", "LocalDecoder", "LocalDecoderConfig",
     "LocalFeatures", "VoxelDecoder", "VoxelDecoderConfig", "cell_index", "plane_coordinates",
     "scatter_max_gather", "scatter_mean",
 ]

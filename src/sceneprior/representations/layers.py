@@ -7,25 +7,21 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from ..conditioning.film import FiLM
 
-class ConditionalNorm(nn.Module):
+
+class ConditionalNorm(FiLM):
     """Conditional normalisation of per-point features by a global code (ONet ``CBatchNorm1d``).
 
-    ``out = gamma(c) * norm(x) + beta(c)``, with ``norm`` a BatchNorm without affine parameters
-    (``batch_norm=True``, ONet's conditional batch norm, statistics over batch and points) or the identity
-    (``batch_norm=False``: plain FiLM, Perez et al. 2018). ``gamma`` and ``beta`` are linear maps of ``c``
-    initialised so that ``gamma(c) = 1`` and ``beta(c) = 0`` (as in ONet).
+    ``out = gamma(c) * norm(x) + beta(c)``: :class:`~sceneprior.conditioning.FiLM` (the package's one FiLM) after
+    ``norm``, a BatchNorm without affine parameters (``batch_norm=True``, ONet's conditional batch norm,
+    statistics over batch and points) or the identity (``batch_norm=False``: plain FiLM, Perez et al. 2018).
+    ``gamma`` and ``beta`` are initialised so that ``gamma(c) = 1`` and ``beta(c) = 0`` (as in ONet).
     """
 
     def __init__(self, c_dim: int, channels: int, batch_norm: bool = True) -> None:
-        super().__init__()
-        self.gamma = nn.Linear(c_dim, channels)
-        self.beta = nn.Linear(c_dim, channels)
+        super().__init__(c_dim, channels, init_scale=0.0)
         self.norm = nn.BatchNorm1d(channels, affine=False) if batch_norm else None
-        nn.init.zeros_(self.gamma.weight)
-        nn.init.ones_(self.gamma.bias)
-        nn.init.zeros_(self.beta.weight)
-        nn.init.zeros_(self.beta.bias)
 
     def forward(
         self, x: Float[Tensor, "batch point channel"], c: Float[Tensor, "batch latent"]
@@ -33,7 +29,7 @@ class ConditionalNorm(nn.Module):
         if self.norm is not None:
             batch, points, channels = x.shape
             x = self.norm(x.reshape(batch * points, channels)).reshape(batch, points, channels)
-        return self.gamma(c)[:, None, :] * x + self.beta(c)[:, None, :]
+        return super().forward(x, c)
 
 
 class ConditionalResnetBlock(nn.Module):
