@@ -136,8 +136,26 @@ def test_bench_quality_trains_evaluates_and_reuses_its_cache(tiny_cars, tmp_path
         figure_tiles(tmp_path / "bad.png", tmp_path / "tiles")
 
 
+@pytest.mark.timeout(300)
+def test_bench_quality_scores_3d_presets_in_their_own_section(tiny_cars, tmp_path):
+    """A 3D preset goes through the same train / eval commands and lands in the 3D section with mesh metrics
+    (full and partial point clouds); the image section is absent when no image preset was asked for."""
+    config = QualityConfig(data=str(tiny_cars), out=str(tmp_path / "out"), runs=str(tmp_path / "runs"),
+                           presets=("occnet",), budget_minutes=0.02, max_objects=1, partial_3d=True, command="test")
+    report = run_quality(config)
+    (row,) = report["rows"]
+    assert row["section"] == "shapes" and row["train_steps"] > 0 and row["params"] > 0
+    assert [r["observation"] for r in row["results"]] == ["full", "partial"]
+    for r in row["results"]:
+        assert r["ok"] and r["num_objects"] == 1 and 0.0 <= r["iou"] <= 1.0 and r["latent_floats"] == 128
+        assert r["chamfer_l1"] is None or r["chamfer_l1"] > 0
+    table = (tmp_path / "out" / "quality.md").read_text()
+    assert "## 3D shapes" in table and "## Novel views" not in table
+    assert "| occnet | " in table and "| full |" in table and "| partial |" in table
+
+
 def test_bench_quality_rejects_unknown_presets_and_missing_data(tmp_path):
-    with pytest.raises(ConfigError, match="unknown image preset"):
-        run_quality(QualityConfig(data=str(tmp_path), presets=("deepsdf",)))
+    with pytest.raises(ConfigError, match="unknown preset"):
+        run_quality(QualityConfig(data=str(tmp_path), presets=("no-such-preset",)))
     with pytest.raises(ConfigError, match="metadata.json"):
         run_quality(QualityConfig(data=str(tmp_path), presets=("srn",)))

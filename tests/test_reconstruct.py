@@ -166,11 +166,11 @@ def test_refuses_to_replace_a_folder_that_is_not_a_reconstruction(tiny_run, tmp_
 
 
 def test_rgba_photo_and_model_without_geometry(tmp_path, capsys):
-    """The bundled RGBA cut-out is found by its alpha; a light field model writes views but says why there is no
-    mesh (and no depth or normal maps)."""
+    """The bundled RGBA cut-out is found by its alpha; a model without 3D geometry (the 2D auto-encoder) writes
+    views but says why there is no mesh (and no depth or normal maps)."""
     from sceneprior.api import example_images
 
-    run = save_tiny_run(tmp_path / "lfn", "lfn", resolution=32)
+    run = save_tiny_run(tmp_path / "autoencoder", "autoencoder", resolution=32)
     out = tmp_path / "out"
     code = main(["reconstruct", str(example_images()[1]), "--model", str(run), "--out", str(out), "--views", "2",
                  "--resolution", "16", "--steps", "2"])

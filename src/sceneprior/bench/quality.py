@@ -1,5 +1,13 @@
-"""``sceneprior bench quality``: every image preset trained on the same data under the same budget, then scored
-with the same protocol (:mod:`sceneprior.evaluation.evaluate`), in one table.
+"""``sceneprior bench quality``: every preset, image and 3D alike, trained on the same data under the same budget,
+then scored with its family's protocol, in one report with two sections:
+
+* **novel views** (image presets, :mod:`sceneprior.evaluation.evaluate`): PSNR / SSIM / depth error of held-out
+  views from one (and two) input views, every inference mode, on ``test`` and ``test_ood_pose``;
+* **3D shapes** (3D-supervised presets, :mod:`sceneprior.evaluation.eval3d`): volumetric IoU, Chamfer-L1, normal
+  consistency and F-score of meshes on ``test`` (full point clouds, and partial ones with ``partial_3d``).
+
+A generated dataset holds both the images and the 3D supervision (``points.npz``, ``sdf.npz``), so one ``--data``
+serves both sections.
 
 Each training and each evaluation is its own ``sceneprior train`` / ``sceneprior eval`` process (so that runs can
 go side by side on a machine with spare cores or an accelerator, ``--parallel``), writing into ``RUNS/<preset>``.
@@ -23,7 +31,10 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-IMAGE_PRESETS = ("autoencoder", "srn", "srn-encoder", "lfn", "lfn-encoder", "pixelnerf", "splatter")
+IMAGE_PRESETS = ("autoencoder", "srn", "srn-encoder", "lfn", "lfn-encoder", "pixelnerf", "splatter",
+                 "global-hypernet", "global-concat", "global-film", "global-voxels")
+#: the 3D-supervised presets of the shapes tables (results/shapes3d_cars, results/shapes3d_rooms)
+SHAPE_PRESETS = ("deepsdf", "occnet", "convonet-grid", "convonet-plane", "convonet-triplane", "voxel-decoder")
 STAMP = "bench_quality.json"
 
 
@@ -39,6 +50,9 @@ class QualityConfig:
     parallel: int = 1
     threads: int = 1
     splits: tuple[str, ...] = ("test", "test_ood_pose")
+    #: the split the 3D presets are scored on, and whether also from partial point clouds (``eval --partial``)
+    split_3d: str = "test"
+    partial_3d: bool = False
     max_objects: int | None = None
     max_views: int | None = None
     autodecode_steps: int = 100
@@ -115,6 +129,25 @@ def _prepare_run(config: QualityConfig, preset: str) -> tuple[Path, bool]:
     return run, False
 
 
+#: what a 3D evaluation's JSON (``sceneprior eval --json`` of a 3D preset) gives each row
+SHAPE_METRICS = ("iou", "chamfer_l1", "normal_consistency", "fscore", "latent_floats", "peak_memory_mb",
+                 "inference_seconds_per_object", "num_objects")
+
+
+def is_shape_preset(preset: str) -> bool:
+    """Whether ``preset`` is a 3D-supervised shape preset (scored on meshes) rather than an image preset."""
+    from ..models3d import ShapeModelConfig
+    from ..registry import get_preset
+
+    return isinstance(get_preset(preset).model, ShapeModelConfig)
+
+
+def _description(preset: str) -> str:
+    from ..registry import get_preset
+
+    return get_preset(preset).description
+
+
 def modes_of(preset: str) -> tuple[str, ...]:
     from ..registry import get_preset
 
@@ -180,9 +213,11 @@ def machine_description(device: str) -> str:
 
 def run_quality(config: QualityConfig) -> dict:
     """Train what is missing, evaluate every (preset, mode, split), write OUT/quality.{json,md,png}."""
-    unknown = [p for p in config.presets if p not in IMAGE_PRESETS]
+    from ..registry import PRESET_NAMES
+
+    unknown = [p for p in config.presets if p not in PRESET_NAMES]
     if unknown:
-        raise ConfigError(f"bench quality: unknown image preset(s) {', '.join(unknown)}; choose from {', '.join(IMAGE_PRESETS)}")
+        raise ConfigError(f"bench quality: unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESET_NAMES)}")
     if not (Path(config.data) / "metadata.json").exists():
         raise ConfigError(f"{config.data}: not a generated dataset (no metadata.json); make one with 'sceneprior data generate'")
     out = Path(config.out)
@@ -222,6 +257,19 @@ def run_quality(config: QualityConfig) -> dict:
         stamp = json.loads((run / STAMP).read_text()) if (run / STAMP).exists() else {}
         if not stamp.get("finished"):
             continue
+        if is_shape_preset(preset):
+            for partial in (False, True) if config.partial_3d else (False,):
+                tag = f"{preset}.3d.{config.split_3d}{'.partial' if partial else ''}"
+                result = run / "eval" / f"{tag}.json"
+                argv = _cli() + ["eval", str(run), "--data", config.data, "--split", config.split_3d, "--json", str(result),
+                                 "--device", config.device, "--threads", str(config.threads), "--seed", str(config.seed)]
+                if partial:
+                    argv.append("--partial")
+                if config.max_objects is not None:
+                    argv += ["--max-objects", str(config.max_objects)]
+                evals.append((preset, "partial" if partial else "full", config.split_3d, 0,
+                              Job(f"eval {tag}", argv, run / "eval" / f"{tag}.log", result)))
+            continue
         modes = modes_of(preset)
         default_mode = "encode" if "encode" in modes else "autodecode"
         combos = [(m, s, 1) for m in modes for s in config.splits]
@@ -247,7 +295,8 @@ def run_quality(config: QualityConfig) -> dict:
     for preset, run in runs.items():
         params, params_net = _parameter_counts(run) if run.exists() else (0, 0)
         metrics = _last_metrics(run)
-        row = {"preset": preset, "params": params, "params_without_latent_table": params_net,
+        row = {"preset": preset, "section": "shapes" if is_shape_preset(preset) else "views",
+               "description": _description(preset), "params": params, "params_without_latent_table": params_net,
                "train_seconds": train_seconds.get(preset, 0.0), "train_steps": _checkpoint_step(run),
                "train_rays_per_second": metrics.get("rays_per_second"), "train_psnr_last": metrics.get("train_psnr"),
                "results": []}
@@ -255,6 +304,15 @@ def run_quality(config: QualityConfig) -> dict:
             if p != preset:
                 continue
             entry = {"mode": mode, "split": split, "input_views": views, "ok": False}
+            if row["section"] == "shapes":
+                entry = {"observation": mode, "split": split, "ok": False}
+                if job.done is not None and job.done.exists():
+                    r = json.loads(job.done.read_text())
+                    entry.update(ok=True, **{k: r.get(k) for k in SHAPE_METRICS})
+                else:
+                    entry["log"] = str(job.log)
+                row["results"].append(entry)
+                continue
             if job.done is not None and job.done.exists():
                 r = json.loads(job.done.read_text())
                 entry.update(ok=True, psnr=r["psnr"], ssim=r["ssim"], depth_error=r.get("depth_error"),
@@ -288,29 +346,63 @@ def _fmt(value, spec: str) -> str:
 
 def format_markdown(report: dict) -> str:
     cfg = report["config"]
+    rows = report["rows"]
+    views = [r for r in rows if r.get("section", "views") == "views"]
+    shapes = [r for r in rows if r.get("section") == "shapes"]
     lines = [
-        "# Image models: one benchmark",
+        "# One benchmark: image and 3D presets",
         "",
         f"Made by `{report['command']}` on {report['machine']}, {report['date']}.",
         f"Data `{cfg['data']}`; training budget {cfg['budget_minutes']:g} min wall clock per preset "
-        f"({cfg['parallel']} side by side, device {cfg['device']}); auto-decoding {cfg['autodecode_steps']} steps.",
-        "Protocol: a fixed input view per held-out object (metadata `input_views`), every other view rendered; "
-        "PSNR/SSIM per image, averaged per object, then over objects.",
+        f"({cfg['parallel']} side by side, device {cfg['device']}).",
         "",
-        "| model | inference | params (net / all) | steps | train rays/s | split | views | PSNR | SSIM | depth err | infer s/obj | render s/img |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for row in report["rows"]:
-        for r in row["results"]:
-            if not r["ok"]:
-                lines.append(f"| {row['preset']} | {r['mode']} | | | | {r['split']} | {r['input_views']} | failed: see `{r.get('log')}` | | | | |")
-                continue
-            lines.append(
-                f"| {row['preset']} | {r['mode']} | {row['params_without_latent_table'] / 1e6:.2f}M / {row['params'] / 1e6:.2f}M | "
-                f"{row['train_steps']} | {_fmt(row['train_rays_per_second'], '.0f')} | {r['split']} | {r['input_views']} | "
-                f"{r['psnr']:.2f} | {r['ssim']:.3f} | {_fmt(r['depth_error'], '.3f')} | {r['inference_seconds']:.2f} | "
-                f"{r['render_seconds_per_image']:.3f} |")
-    lines.append("")
+    if views:
+        lines += [
+            "## Novel views (image presets)",
+            "",
+            f"Protocol: a fixed input view per held-out object (metadata `input_views`), every other view rendered "
+            f"(or `--max-views` of them); PSNR/SSIM per image, averaged per object, then over objects; depth error "
+            f"(mean |Δz|) on pixels foreground in both where the model gives depth; auto-decoding "
+            f"{cfg['autodecode_steps']} steps.",
+            "",
+            "| model | inference | params (net / all) | steps | train rays/s | split | views | PSNR | SSIM | depth err | infer s/obj | render s/img |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in views:
+            for r in row["results"]:
+                if not r["ok"]:
+                    lines.append(f"| {row['preset']} | {r['mode']} | | | | {r['split']} | {r['input_views']} | failed: see `{r.get('log')}` | | | | |")
+                    continue
+                lines.append(
+                    f"| {row['preset']} | {r['mode']} | {row['params_without_latent_table'] / 1e6:.2f}M / {row['params'] / 1e6:.2f}M | "
+                    f"{row['train_steps']} | {_fmt(row['train_rays_per_second'], '.0f')} | {r['split']} | {r['input_views']} | "
+                    f"{r['psnr']:.2f} | {r['ssim']:.3f} | {_fmt(r['depth_error'], '.3f')} | {r['inference_seconds']:.2f} | "
+                    f"{r['render_seconds_per_image']:.3f} |")
+        lines.append("")
+    if shapes:
+        lines += [
+            "## 3D shapes (3D-supervised presets)",
+            "",
+            f"Protocol (`sceneprior.evaluation.eval3d`, split `{cfg.get('split_3d', 'test')}`): the object's surface "
+            "point cloud (full, or `partial`: only points facing one view direction) is encoded or auto-decoded; IoU "
+            "on the uniform points of `sdf.npz`; Chamfer-L1, normal consistency and F@1% of the dense marching-cubes "
+            "mesh against the surface points; `act. memory` is the autograd-saved bytes of one training loss.",
+            "",
+            "| preset | model | observation | params | steps | objects | IoU | Chamfer-L1 | normal cons. | F@1% | latent floats | act. memory (MB) | infer s/obj |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in shapes:
+            for r in row["results"]:
+                if not r["ok"]:
+                    lines.append(f"| {row['preset']} | {row['description']} | {r['observation']} | | | | failed: see `{r.get('log')}` | | | | | | |")
+                    continue
+                lines.append(
+                    f"| {row['preset']} | {row['description']} | {r['observation']} | {row['params']:,} | {row['train_steps']:,} | "
+                    f"{r['num_objects']} | {r['iou']:.3f} | {_fmt(r['chamfer_l1'], '.4f')} | {_fmt(r['normal_consistency'], '.3f')} | "
+                    f"{_fmt(r['fscore'], '.3f')} | {r['latent_floats']:,} | {_fmt(r['peak_memory_mb'], '.1f')} | "
+                    f"{r['inference_seconds_per_object']:.2f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -322,6 +414,8 @@ def plot_quality(report: dict, path: Path) -> None:
 
     labels, test, ood = [], [], []
     for row in report["rows"]:
+        if row.get("section", "views") != "views":
+            continue
         by = {(r["mode"], r["split"], r["input_views"]): r for r in row["results"] if r["ok"]}
         for mode in dict.fromkeys(r["mode"] for r in row["results"]):
             a, b = by.get((mode, "test", 1)), by.get((mode, "test_ood_pose", 1))
@@ -330,6 +424,8 @@ def plot_quality(report: dict, path: Path) -> None:
             labels.append(f"{row['preset']}\n{mode}")
             test.append(a["psnr"] if a else 0.0)
             ood.append(b["psnr"] if b else 0.0)
+    if not labels:
+        return
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 4))
     x = range(len(labels))
     ax.bar([i - 0.2 for i in x], test, 0.4, label="test (poses as in training)")

@@ -29,15 +29,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     speed.set_defaults(func=_speed)
     quality = sub.add_parser(
         "quality",
-        help="train every image preset under one budget and score them with one protocol",
-        description="Trains (or reuses the finished runs in --runs of) every image preset on DATA under the same "
-        "wall-clock budget, evaluates each inference mode on test and test_ood_pose (1 input view) and the default "
-        "mode with 2 views, and writes OUT/quality.md, quality.json and quality.png.",
+        help="train image and 3D presets under one budget and score each family with its protocol, in one table",
+        description="Trains (or reuses the finished runs in --runs of) every chosen preset on DATA under the same "
+        "wall-clock budget. Image presets: each inference mode on test and test_ood_pose (1 input view) and the "
+        "default mode with 2 views (PSNR, SSIM, depth error). 3D presets (deepsdf, occnet, convonet-*, "
+        "voxel-decoder): IoU, Chamfer-L1, normal consistency and F-score of meshes on --split-3d (and from partial "
+        "point clouds with --partial-3d). Writes OUT/quality.md (two sections), quality.json and quality.png.",
     )
     quality.add_argument("--data", required=True, help="generated dataset (sceneprior data generate)")
     quality.add_argument("--out", default="results/quality", help="folder for the table, JSON and plot")
     quality.add_argument("--runs", default="runs/quality", help="run folders, one per preset (the cache)")
-    quality.add_argument("--presets", default=None, help="comma-separated subset (default: every image preset)")
+    quality.add_argument("--presets", default=None,
+                         help="comma-separated presets, image and 3D alike (default: every image preset; "
+                         "'3d': the 3D shape presets; 'all': both)")
+    quality.add_argument("--split-3d", default="test", help="split the 3D presets are scored on")
+    quality.add_argument("--partial-3d", action="store_true", help="also score the 3D presets from partial point clouds")
     quality.add_argument("--budget-minutes", type=float, default=120.0, help="training wall clock per preset")
     quality.add_argument("--device", default="cpu", help="cpu or cuda, for training and evaluation")
     quality.add_argument("--parallel", type=int, default=1, help="trainings/evaluations side by side")
@@ -198,7 +204,7 @@ def _quality(args: argparse.Namespace) -> int:
     import shlex
     import sys
 
-    from ..bench.quality import IMAGE_PRESETS, QualityConfig, format_markdown, run_quality
+    from ..bench.quality import IMAGE_PRESETS, SHAPE_PRESETS, QualityConfig, format_markdown, run_quality
     from ..errors import ConfigError
 
     train_args: dict[str, list[str]] = {}
@@ -207,12 +213,16 @@ def _quality(args: argparse.Namespace) -> int:
         if not sep:
             raise ConfigError(f"--train-arg {item!r}: expected PRESET=ARGS")
         train_args.setdefault(preset, []).extend(shlex.split(rest))
-    presets = tuple(p.strip() for p in args.presets.split(",")) if args.presets else IMAGE_PRESETS
+    named = {"3d": SHAPE_PRESETS, "all": IMAGE_PRESETS + SHAPE_PRESETS, "image": IMAGE_PRESETS}
+    presets: tuple[str, ...] = ()
+    for item in (p.strip() for p in (args.presets or "image").split(",")):
+        presets += named.get(item, (item,))
     config = QualityConfig(
         data=args.data, out=args.out, runs=args.runs, presets=presets, budget_minutes=args.budget_minutes,
         device=args.device, parallel=args.parallel, threads=args.threads, max_objects=args.max_objects,
         max_views=args.max_views, autodecode_steps=args.autodecode_steps, train_args=train_args, seed=args.seed,
-        save_images=args.save_images, command="sceneprior " + shlex.join(sys.argv[1:]),
+        save_images=args.save_images, split_3d=args.split_3d, partial_3d=args.partial_3d,
+        command="sceneprior " + shlex.join(sys.argv[1:]),
     )
     report = run_quality(config)
     print(format_markdown(report))

@@ -6,13 +6,14 @@ Models declare their geometry (:attr:`sceneprior.models.SceneModel.geometry`):
   points (seen from the input camera's centre, the direction that also gives the vertex colours) and the mesh is
   the level set of the density at :meth:`~sceneprior.models.SceneModel.density_level` (marching cubes,
   :mod:`sceneprior.meshing`).
-* "depth" (SRN) has neither a density nor an SDF (its LSTM ray marcher finds surfaces), but its depth maps are
+* "depth" (SRN, LFN) has neither a density nor an SDF (its LSTM ray marcher finds surfaces), but its depth maps are
   3D-consistent: the mesh is the zero level of a truncated signed distance fused from depth maps rendered around
   the object (TSDF fusion with space carving of background pixels), coloured from those renders.
+  LFN's depth is sparse (LFN's derivative estimate, NaN where it fails its checks): its unknown pixels are not
+  background, so fusion carves only where the render shows background.
 * "sdf" (``sdf-sphere``, ``sdf-volsdf``): :meth:`~sceneprior.models.SceneModel.sdf_field` gives the signed
   distance of the inferred scene; the mesh is its zero level set.
-* "none" (LFN, a light field; the auto-encoder, a 2D decoder): no 3D geometry at all; meshing them raises
-  :class:`ConfigError`.
+* "none" (the auto-encoder, a 2D decoder): no 3D geometry at all; meshing it raises :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import trimesh
-from jaxtyping import Float
+from jaxtyping import Bool, Float
 from torch import Tensor
 
 from ..errors import ConfigError, SceneError
@@ -34,12 +35,15 @@ from ..models.base import SceneModel
 
 @dataclass
 class DepthView:
-    """One rendered view for fusion: z-depth (NaN where there is no surface) and colour."""
+    """One rendered view for fusion: z-depth (NaN where there is no surface, or where it is unknown) and colour.
+    ``background`` marks the pixels known to see no surface (they carve space); None: every NaN-depth pixel is
+    background. A model with sparse depth (LFN) leaves pixels unknown: NaN depth but not background."""
 
     depth: Float[np.ndarray, "height width"]
     rgb: Float[np.ndarray, "height width 3"]
     cam2world: Float[Tensor, "4 4"]
     K: Float[Tensor, "3 3"]
+    background: Bool[np.ndarray, "height width"] | None = None
 
 
 def grid_points(bounds: tuple[float, ...], resolution: int) -> Float[np.ndarray, "point 3"]:
@@ -62,7 +66,8 @@ def _lookup(view: DepthView, points: Tensor) -> tuple[np.ndarray, np.ndarray, np
 def fuse_depth_maps(views: list[DepthView], bounds: tuple[float, ...], resolution: int) -> FieldGrid:
     """Truncated signed distance (positive outside) on the grid's samples, averaged over the views that see each
     sample within the truncation band; samples that project onto a background pixel of any view are carved
-    (outside). The truncation is 3 voxels."""
+    (outside); pixels with unknown depth (NaN, not background) neither add distance nor carve. The truncation is
+    3 voxels."""
     points_np = grid_points(bounds, resolution)
     points = torch.as_tensor(points_np, dtype=torch.float32)
     voxel = (np.asarray(bounds[3:]) - np.asarray(bounds[:3])) / resolution
@@ -73,7 +78,10 @@ def fuse_depth_maps(views: list[DepthView], bounds: tuple[float, ...], resolutio
     for view in views:
         index, z, inside = _lookup(view, points)
         depth = view.depth.reshape(-1)[np.where(inside, index, 0)].astype(np.float64)
-        background = inside & ~np.isfinite(depth)
+        if view.background is None:
+            background = inside & ~np.isfinite(depth)
+        else:
+            background = inside & view.background.reshape(-1)[np.where(inside, index, 0)]
         carved |= background
         sdf = depth - z
         use = inside & np.isfinite(depth) & (sdf > -trunc)
@@ -195,5 +203,5 @@ def require_geometry(model: SceneModel) -> str:
     """The model's :attr:`~sceneprior.models.SceneModel.geometry`; a model without 3D geometry is an error."""
     if model.geometry == "none":
         raise ConfigError(f"{type(model).__name__} is {model.geometry_note} with no 3D geometry (no density, SDF or depth): "
-                          "it cannot be meshed; use a pixelnerf or srn model")
+                          "it cannot be meshed; use a pixelnerf, srn or lfn model")
     return model.geometry

@@ -3,8 +3,8 @@ from any camera, circle it and mesh it (:class:`Reconstruction`).
 
 An unposed photo is assumed to be seen like a typical training view (:mod:`.prior`); it is found, centred and
 cropped like the training images (:mod:`.preprocess`). Meshes come from the model's declared geometry
-(:mod:`.meshes`): pixelNeRF by marching cubes of its density, SRN by fusing rendered depth maps (TSDF); LFN and
-the auto-encoder have no 3D geometry and raise :class:`ConfigError`."""
+(:mod:`.meshes`): pixelNeRF by marching cubes of its density, SRN and LFN by fusing rendered depth maps (TSDF); the
+auto-encoder has no 3D geometry and raises :class:`ConfigError`."""
 
 from __future__ import annotations
 
@@ -179,7 +179,10 @@ class Reconstruction:
         for elevation in (-20.0, 20.0, 60.0):
             for view in self.turntable(8, elevation, distance, size):
                 if view.depth is not None:
-                    views.append(geo.DepthView(view.depth, view.rgb, view.cam2world, view.K))
+                    # background: what the render shows as empty (opacity, else the training background's white);
+                    # other pixels without depth (a sparse-depth model's unknowns) do not carve
+                    background = view.opacity < 0.5 if view.opacity is not None else ~non_white(view.rgb)
+                    views.append(geo.DepthView(view.depth, view.rgb, view.cam2world, view.K, background))
         self.mesh_note = f"TSDF fusion of {len(views)} rendered depth maps"
         return geo.fused_mesh(views, bounds, resolution)
 
