@@ -1,46 +1,22 @@
-"""Tables and a picture from the runs of ``scripts/shapes3d_bench.py``.
+"""A picture of the 3D presets' meshes of a few held-out objects (matplotlib ``plot_trisurf``, ground-truth
+surface points in the first column), from the run folders of ``sceneprior bench quality --presets 3d
+--save-images 1`` (``RUNS/<preset>/meshes/<scene>.ply``). The tables come from ``bench quality`` itself.
 
-    python scripts/shapes3d_report.py --runs runs/shapes3d --image docs/images/shapes3d.png > table.md
-
-Prints a Markdown table per dataset (full and partial observations) and renders the meshes of a few held-out
-objects for every preset (matplotlib ``plot_trisurf``, ground-truth surface points in the first column).
+    python scripts/shapes3d_report.py --rooms-runs runs/rooms150 --rooms data/rooms150 --image meshes.png
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-PRESETS = ("deepsdf", "occnet", "convonet-grid", "convonet-plane", "convonet-triplane", "voxel-decoder")
+from sceneprior.bench.quality import SHAPE_PRESETS as PRESETS
 
 
-def table(root: Path, dataset: str) -> str:
-    lines = [
-        "| preset | steps | IoU | Chamfer-L1 | normal cons. | F@1% | partial IoU | partial Chamfer-L1 | partial F@1% "
-        "| params | peak act. memory (MB) | latent floats |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name in PRESETS:
-        full_path, part_path = root / dataset / name / "eval.json", root / dataset / name / "eval_partial.json"
-        if not full_path.exists():
-            lines.append(f"| {name} | (missing) |||||||||||")
-            continue
-        full = json.loads(full_path.read_text())
-        part = json.loads(part_path.read_text()) if part_path.exists() else {}
-        fmt = lambda v, d=3: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
-        lines.append(
-            f"| {name} | {full['checkpoint_step']} | {fmt(full['iou'])} | {fmt(full['chamfer_l1'], 4)} | "
-            f"{fmt(full['normal_consistency'])} | {fmt(full['fscore'])} | {fmt(part.get('iou'))} | "
-            f"{fmt(part.get('chamfer_l1'), 4)} | {fmt(part.get('fscore'))} | {full['params']:,} | "
-            f"{full['peak_memory_mb']:.1f} | {full['latent_floats']:,} |"
-        )
-    return "\n".join(lines)
-
-
-def picture(root: Path, data: dict[str, str], out: Path, objects: int = 2) -> None:
+def picture(root: dict[str, Path], data: dict[str, str], out: Path, objects: int = 2) -> None:
+    """``root[dataset]``: the bench's run folder of that dataset; ``data[dataset]``: the dataset."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,7 +36,7 @@ def picture(root: Path, data: dict[str, str], out: Path, objects: int = 2) -> No
             if c == 0:
                 ax.scatter(gt[:, 0], gt[:, 2], gt[:, 1], s=0.3, c=gt[:, 1], cmap="viridis")
             else:
-                path = root / dataset / name / "meshes" / f"{scene.name}.ply"
+                path = root[dataset] / name / "meshes" / f"{scene.name}.ply"
                 if path.exists():
                     mesh = trimesh.load(path, force="mesh")
                     if len(mesh.faces):
@@ -83,17 +59,15 @@ def picture(root: Path, data: dict[str, str], out: Path, objects: int = 2) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", default="runs/shapes3d")
-    parser.add_argument("--image", default="docs/images/shapes3d.png")
-    parser.add_argument("--cars", default="data/cars3d")
-    parser.add_argument("--rooms", default="data/rooms3d")
+    parser.add_argument("--image", default="meshes.png")
+    parser.add_argument("--cars", default=None, help="cars dataset")
+    parser.add_argument("--cars-runs", default=None, help="bench quality --runs folder of the cars presets")
+    parser.add_argument("--rooms", default=None, help="rooms dataset")
+    parser.add_argument("--rooms-runs", default=None, help="bench quality --runs folder of the rooms presets")
     args = parser.parse_args()
-    root = Path(args.runs)
-    for dataset in ("cars", "rooms"):
-        print(f"\n### {dataset}\n")
-        print(table(root, dataset))
-    data = {name: path for name, path in (("cars", args.cars), ("rooms", args.rooms)) if (root / name).exists()}
-    picture(root, data, Path(args.image))
+    pairs = {"cars": (args.cars, args.cars_runs), "rooms": (args.rooms, args.rooms_runs)}
+    data = {name: d for name, (d, r) in pairs.items() if d and r}
+    picture({name: Path(pairs[name][1]) for name in data}, data, Path(args.image))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ class QualityConfig:
     #: extra ``sceneprior train`` arguments per preset, e.g. {"pixelnerf": ["--batch-size", "8"]}
     train_args: dict[str, list[str]] = field(default_factory=dict)
     seed: int = 0
-    save_images: int = 0  # objects per run whose renders are kept (for pictures)
+    save_images: int = 0  # keep renders (image presets) and meshes (3D presets, RUNS/<preset>/meshes) for pictures
     command: str = ""
 
 
@@ -265,6 +265,8 @@ def run_quality(config: QualityConfig) -> dict:
                                  "--device", config.device, "--threads", str(config.threads), "--seed", str(config.seed)]
                 if partial:
                     argv.append("--partial")
+                if config.save_images and not partial:
+                    argv += ["--save-meshes", str(run / "meshes")]
                 if config.max_objects is not None:
                     argv += ["--max-objects", str(config.max_objects)]
                 evals.append((preset, "partial" if partial else "full", config.split_3d, 0,

@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quality.add_argument("--max-objects", type=int, default=None, help="held-out objects per split (default: all)")
     quality.add_argument("--max-views", type=int, default=None, help="target views per object (default: all)")
     quality.add_argument("--autodecode-steps", type=int, default=100)
-    quality.add_argument("--save-images", type=int, default=0, help="keep the default mode's renders (1: yes)")
+    quality.add_argument("--save-images", type=int, default=0, help="keep the default mode's renders (image presets) and the meshes (3D presets) (1: yes)")
     quality.add_argument("--train-arg", action="append", default=[], metavar="PRESET=ARGS",
                          help="extra 'sceneprior train' arguments for one preset, e.g. 'pixelnerf=--batch-size 8'")
     quality.add_argument("--seed", type=int, default=0)
