@@ -266,9 +266,31 @@ def test_video_rays_favour_pixels_that_change_over_time() -> None:
     changed[1, 2:4, 5:7] = True  # 4 of 128 pixels
     cams = _camera((0.0, 1.0, 2.0))[None].expand(2, 4, 4)
     K = intrinsics_matrix(8.0, 8.0, 4.0, 4.0)[None].expand(2, 3, 3)
-    o, d, rgb = _video_rays(images, cams, K, changed, 40, 0.5, torch.Generator().manual_seed(0))
+    o, d, rgb, hit = _video_rays(images, cams, K, changed, 40, 0.5, torch.Generator().manual_seed(0))
     assert o.shape == d.shape == rgb.shape == (40, 3)
+    # the flag says which drawn rays come from a changed pixel: exactly the 4 changed pixels' colours
+    assert hit.shape == (40,) and int(hit.sum()) == 4
+    assert all(bool((images[1, :, r, c] == rgb[hit]).all(-1).any()) for r in (2, 3) for c in (5, 6))
     # every changed pixel is drawn (4 pixels hold half the weight), and each colour is its pixel's
     hits = sum(bool((rgb == images[1, :, r, c]).all(-1).any()) for r in (2, 3) for c in (5, 6))
     assert hits == 4
     assert all(bool((images.permute(0, 2, 3, 1).reshape(-1, 3) == colour).all(-1).any()) for colour in rgb)
+
+
+def test_unchanged_ray_penalty_pushes_only_unchanged_rays_out_of_the_dynamic_plan(streets: Path) -> None:
+    """The extra penalty reads the batch's changed flags: with every ray flagged as changed it adds nothing; with
+    none flagged it is the mean dynamic share; and it ramps up over the warm-up steps."""
+    dataset = open_split(streets, "train")
+    batches = VideoBatches(dataset, BatchConfig(1, 1, 16, (1,)), seed=0)
+    batch = batches.at(3)
+    assert batch.step == 3 and batch.ray_changed is not None and batch.ray_changed.shape == batch.ray_rgb.shape[:-1]
+    torch.manual_seed(0)
+    config = replace(GroundPlanConfig().tiny(), dynamic_weight=0.0, unchanged_dynamic_weight=2.0, dynamic_warmup_steps=6)
+    model = config.build().eval()
+    every = model.loss(replace(batch, ray_changed=torch.ones_like(batch.ray_changed)))
+    none = model.loss(replace(batch, ray_changed=torch.zeros_like(batch.ray_changed)))
+    assert "dynamic_weight_unchanged" not in every.terms or every.terms["dynamic_weight_unchanged"] == 0.0
+    share = none.terms["dynamic_weight"]
+    assert none.terms["dynamic_weight_unchanged"] == pytest.approx(share, rel=1e-5)
+    # half way through the warm-up (step 3 of 6): half the weight
+    assert float((none.total - every.total).detach()) == pytest.approx(0.5 * 2.0 * share, rel=1e-4, abs=1e-7)

@@ -34,7 +34,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from einops import rearrange
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from ..conditioning.lifting import OcclusionAwarePooling, unproject
@@ -71,6 +71,12 @@ class GroundPlanConfig(ModelConfig):
     #: weight of the swapped-static-plan loss, and of the L1 penalty on the dynamic part of the weights
     swap_weight: float = 1.0
     dynamic_weight: float = 0.005
+    #: an extra L1 penalty on the dynamic part of the weights of rays whose pixel does *not* change between the two
+    #: time steps (same camera; RGB only, never labels): what looks the same at both times needs no dynamic plan
+    unchanged_dynamic_weight: float = 0.0
+    #: both penalties ramp up linearly from 0 over this many training steps (0: from the start), so that the
+    #: dynamic plan can learn something before it is made to pay for it
+    dynamic_warmup_steps: int = 0
     #: fraction of training rays drawn from pixels whose colour changes between the two time steps of a batch
     #: entry (seen by the same camera; max channel difference > ``change_threshold``): what moves is a small part
     #: of a street, and uniform rays would hardly see it. Computed from the RGB video only, never from labels.
@@ -157,6 +163,10 @@ class VideoBatch:
     ray_origins: Float[Tensor, "batch time ray 3"]
     ray_dirs: Float[Tensor, "batch time ray 3"]
     ray_rgb: Float[Tensor, "batch time ray 3"]
+    #: whether each ray's pixel changes between the two time steps (max channel difference > the threshold)
+    ray_changed: Bool[Tensor, "batch time ray"] | None = None
+    #: the training step this batch belongs to (the penalties' warm-up reads it)
+    step: int = 0
 
 
 class GroundPlanModel(SceneModel):
@@ -315,9 +325,17 @@ class GroundPlanModel(SceneModel):
                 term = (out.rgb - rgb).pow(2).mean()
                 total = total + (1.0 if name == "coarse" else self.config.swap_weight) * term
                 terms[f"mse_{name}"] = float(term.detach())
-        dynamic = 0.5 * (full.features[..., 0].mean() + swap.features[..., 0].mean())
-        total = total + self.config.dynamic_weight * dynamic
+        config = self.config
+        share = 0.5 * (full.features[..., 0] + swap.features[..., 0])  # (b*t, ray): dynamic part of the weights
+        dynamic = share.mean()
+        ramp = 1.0 if config.dynamic_warmup_steps <= 0 else min(1.0, batch.step / config.dynamic_warmup_steps)
+        total = total + ramp * config.dynamic_weight * dynamic
         terms["dynamic_weight"] = float(dynamic.detach())
+        if config.unchanged_dynamic_weight > 0.0 and batch.ray_changed is not None:
+            unchanged = (~flat(batch.ray_changed)).to(share.dtype)
+            penalty = (share * unchanged).sum() / unchanged.sum().clamp_min(1.0)
+            total = total + ramp * config.unchanged_dynamic_weight * penalty
+            terms["dynamic_weight_unchanged"] = float(penalty.detach())
         terms["psnr"] = float(-10.0 * torch.log10(mse_full.detach().clamp_min(1e-10)))
         return LossOutput(total=total, terms=terms, num_rays=2 * rgb.shape[0] * rgb.shape[1])
 
@@ -437,17 +455,18 @@ class VideoBatches:
                 order = torch.randperm(imgs.shape[0], generator=generator)
                 src, tgt = order[:1], order[1 : 1 + cfg.target_views]
                 changed = (imgs[tgt] - other[tgt]).abs().amax(1) > self.change_threshold  # (view, H, W)
-                o, d, rgb = _video_rays(imgs[tgt], c2w[tgt], K[tgt], changed, cfg.rays_per_scene, self.changed_rays, generator)
-                per_time.append((scene, imgs[src], c2w[src], K[src], (o, d, rgb)))
+                o, d, rgb, hit = _video_rays(imgs[tgt], c2w[tgt], K[tgt], changed, cfg.rays_per_scene, self.changed_rays, generator)
+                per_time.append((scene, imgs[src], c2w[src], K[src], (o, d, rgb, hit)))
             index.append(torch.tensor([p[0] for p in per_time]))
             images.append(torch.stack([p[1] for p in per_time]))
             cams.append(torch.stack([p[2] for p in per_time]))
             Ks.append(torch.stack([p[3] for p in per_time]))
-            rays.append([torch.stack([p[4][k] for p in per_time]) for k in range(3)])
+            rays.append([torch.stack([p[4][k] for p in per_time]) for k in range(4)])
         return VideoBatch(
             scene_index=torch.stack(index), input_images=torch.stack(images), input_cam2world=torch.stack(cams),
             input_intrinsics=torch.stack(Ks), ray_origins=torch.stack([r[0] for r in rays]),
             ray_dirs=torch.stack([r[1] for r in rays]), ray_rgb=torch.stack([r[2] for r in rays]),
+            ray_changed=torch.stack([r[3] for r in rays]), step=step,
         )
 
     def iterate(self, start: int, stop: int | None) -> Iterator[tuple[int, VideoBatch]]:
@@ -458,9 +477,9 @@ class VideoBatches:
 
 
 def _video_rays(images: Tensor, cam2world: Tensor, intrinsics: Tensor, changed: Tensor, count: int, fraction: float,
-                generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+                generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``count`` distinct random pixels of ``images`` (view, 3, H, W), about ``fraction`` of them among the
-    ``changed`` pixels (view, H, W) when there are any: (origins, unit directions, colours)."""
+    ``changed`` pixels (view, H, W) when there are any: (origins, unit directions, colours, whether changed)."""
     from ..geometry import rays_from_pixels
 
     views, _, height, width = images.shape
@@ -476,7 +495,7 @@ def _video_rays(images: Tensor, cam2world: Tensor, intrinsics: Tensor, changed: 
     uv = torch.stack([col, row], -1).to(images.dtype) + 0.5
     origins, dirs, _ = rays_from_pixels(uv, cam2world[view], intrinsics[view])
     rgb = images[view, :, row, col]
-    return origins, dirs, rgb
+    return origins, dirs, rgb, changed[view, row, col]
 
 
 __all__ = ["GroundPlanConfig", "GroundPlanLatent", "GroundPlanModel", "PartRenders", "VideoBatch", "VideoBatches",
