@@ -444,3 +444,90 @@ def test_lstm_raymarch_mlp_matches_lstm_raymarch():
                                         near[0], chunk=128)
     assert torch.allclose(t, ref.t[0], atol=1e-5, rtol=0)
     assert torch.allclose(features, ref.features[0], atol=1e-5, rtol=0)
+
+
+# ------------------------------------------------------------------------------------------ empty-space skipping
+from sceneprior.renderers import evaluate_where, occupancy_grid  # noqa: E402
+
+
+def ball_field(radius: float, sigma: float, centre=(0.1, -0.05, 0.0)):
+    """Density ``sigma`` inside a ball, exactly 0 outside (as a ReLU field is in empty space); colour varies with
+    position so that a skipped sample with density would show."""
+    c = torch.tensor(centre, dtype=DT)
+    calls = []
+
+    def field(points, directions):
+        calls.append(points.shape[0] * points.shape[1])
+        inside = ((points - c).norm(dim=-1, keepdim=True) < radius).to(points.dtype)
+        return FieldOutput(density=sigma * inside, rgb=0.5 + 0.4 * torch.tanh(points))
+
+    return field, calls
+
+
+def _camera_rays(batch: int, n: int, distance: float = 1.6):
+    """n x n rays per scene from cameras on the +z / -x side looking at the box [-0.5, 0.5]^3 (some miss it)."""
+    u = torch.linspace(-0.7, 0.7, n, dtype=DT)
+    yy, xx = torch.meshgrid(u, u, indexing="ij")
+    dirs = torch.nn.functional.normalize(torch.stack([xx, yy, -torch.ones_like(xx)], -1).reshape(1, -1, 3), dim=-1)
+    origins = torch.tensor([0.0, 0.0, distance], dtype=DT).expand(1, n * n, 3)
+    origins = torch.cat([origins, origins[..., [2, 1, 0]] * torch.tensor([-1.0, 1, 1], dtype=DT)][:batch])
+    dirs = torch.cat([dirs, dirs[..., [2, 1, 0]] * torch.tensor([-1.0, 1, 1], dtype=DT)][:batch])
+    near, far, _ = ray_aabb(origins, dirs, -0.5, 0.5)
+    return origins, dirs.contiguous(), near, far
+
+
+def test_evaluate_where_equals_the_dense_field_where_asked_and_zero_elsewhere():
+    field, _ = ball_field(0.3, 5.0)
+    points = torch.rand(2, 50, 3, dtype=DT) - 0.5
+    dirs = torch.nn.functional.normalize(torch.randn(2, 50, 3, dtype=DT), dim=-1)
+    mask = torch.rand(2, 50) < 0.4
+    mask[1, :45] = False  # different counts per scene: the packed batch is padded
+    dense = field(points, dirs)
+    for chunk in (7, 1000):
+        out = evaluate_where(field, points, dirs, mask, chunk)
+        torch.testing.assert_close(out.density, dense.density * mask[..., None])
+        torch.testing.assert_close(out.rgb, dense.rgb * mask[..., None])
+    none = evaluate_where(field, points, dirs, torch.zeros(2, 50, dtype=torch.bool))
+    assert none.density.shape == (2, 50, 1) and not none.density.any()
+
+
+def test_empty_space_skipping_renders_the_same_as_every_sample_with_fewer_evaluations():
+    """A ball whose density is exactly 0 outside: the proposal skipping (coarse weights as the fine pass's
+    proposal) and the occupancy grid leave only samples of density 0 out, so the images agree to float64 rounding."""
+    coarse, coarse_calls = ball_field(0.3, 8.0)
+    fine, fine_calls = ball_field(0.3, 8.0)
+    origins, dirs, near, far = _camera_rays(2, 12)
+    assert (far <= near).any() and (far > near).any()  # some rays miss the box
+    dense_config = VolumeRenderConfig(num_coarse=24, num_fine=8, num_depth_jitter=4, perturb=False)
+    dense = volume_render(coarse, origins, dirs, near, far, dense_config, fine_field=fine)
+    dense_calls = sum(coarse_calls) + sum(fine_calls)
+    coarse_calls.clear(), fine_calls.clear()
+    skip_config = VolumeRenderConfig(num_coarse=24, num_fine=8, num_depth_jitter=4, perturb=False, skip_weight=0.0)
+    grid = occupancy_grid(coarse, torch.full((3,), -0.5, dtype=DT), torch.full((3,), 0.5, dtype=DT), 2,
+                          origins.mean(dim=1), resolution=8)
+    assert 0 < grid.occupied.float().mean() < 0.5  # the ball's cells, dilated, not the whole box
+    grid_calls = coarse_calls.pop(0)
+    fast = volume_render(coarse, origins, dirs, near, far, skip_config, fine_field=fine, occupancy=grid)
+    torch.testing.assert_close(fast.rgb, dense.rgb, atol=1e-9, rtol=0)
+    torch.testing.assert_close(fast.depth, dense.depth, atol=1e-9, rtol=0)
+    torch.testing.assert_close(fast.coarse.rgb, dense.coarse.rgb, atol=1e-9, rtol=0)
+    fast_calls = grid_calls + sum(coarse_calls) + sum(fine_calls)
+    assert fast_calls < 0.6 * dense_calls, (fast_calls, dense_calls)  # padded to the larger scene's count
+    # without the grid, skipping is proposal-only: the same image again
+    only = volume_render(coarse, origins, dirs, near, far, skip_config, fine_field=fine)
+    torch.testing.assert_close(only.rgb, dense.rgb, atol=1e-9, rtol=0)
+
+
+def test_skipping_leaves_out_fine_density_where_the_coarse_pass_saw_none():
+    """The approximation stated: a fine field with density where the coarse field has none (farther than two coarse
+    bins from any coarse weight) is not seen, so skipping is only for coarse fields that bound the fine one."""
+    coarse, _ = ball_field(0.3, 8.0)
+    fine, _ = ball_field(0.3, 8.0, centre=(-0.3, 0.3, -0.3))  # elsewhere
+    origins, dirs, near, far = _camera_rays(1, 10)
+    config = dict(num_coarse=24, num_fine=8, num_depth_jitter=4, perturb=False)
+    dense = volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config), fine_field=fine)
+    fast = volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config, skip_weight=0.0), fine_field=fine)
+    assert (fast.rgb - dense.rgb).abs().max() > 0.1
+    with pytest.raises(Exception, match="skip_weight"):
+        volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config), occupancy=occupancy_grid(
+            coarse, torch.full((3,), -0.5, dtype=DT), torch.full((3,), 0.5, dtype=DT), 1, origins.mean(dim=1), 4))

@@ -1,6 +1,7 @@
 """Differentiable renderers: pure functions that take a field as a callable and never import a model.
 
-* :mod:`.volume` — emission-absorption volume rendering with stratified + importance sampling (NeRF/pixelNeRF).
+* :mod:`.volume` — emission-absorption volume rendering with stratified + importance sampling (NeRF/pixelNeRF),
+  and empty-space skipping for inference (coarse weights as the fine pass's proposal; an occupancy grid).
 * :mod:`.sphere_tracing` — sphere tracing of SDFs with an implicit-differentiation (Newton) final step.
 * :mod:`.lstm_marcher` — SRN's learned LSTM ray marcher.
 * :mod:`.light_field` — LFN: one evaluation per ray on Plücker coordinates; sparse depth from colour derivatives.
@@ -28,9 +29,12 @@ from .light_field import LightFieldDepth, LightFieldFn, LightFieldOutput, light_
 from .lstm_marcher import FeatureFn, LSTMRayMarcher, RaymarchOutput, lstm_raymarch, lstm_raymarch_mlp
 from .sphere_tracing import SdfFn, SphereTraceOutput, sphere_trace
 from .volume import (
+    OccupancyGrid,
     VolumeRenderConfig,
     VolumeRenderOutput,
     composite,
+    evaluate_where,
+    occupancy_grid,
     ray_aabb,
     render_samples,
     sample_pdf,
@@ -40,7 +44,7 @@ from .volume import (
 
 __all__ = [
     "GaussianRasterConfig", "GaussianRenderOutput", "Gaussians", "rasterize_gaussians",
-    "VolumeRenderConfig", "VolumeRenderOutput", "composite", "ray_aabb", "render_samples", "sample_pdf",
+    "OccupancyGrid", "VolumeRenderConfig", "VolumeRenderOutput", "composite", "evaluate_where", "occupancy_grid", "ray_aabb", "render_samples", "sample_pdf",
     "stratified_samples", "volume_render", "SdfFn", "SphereTraceOutput", "sphere_trace", "FeatureFn",
     "LSTMRayMarcher", "RaymarchOutput", "lstm_raymarch", "lstm_raymarch_mlp", "LightFieldDepth", "LightFieldFn", "LightFieldOutput",
     "light_field_depth", "light_field_render",

@@ -13,6 +13,14 @@ weights, plus ``num_depth_jitter`` samples ``N(depth_coarse, 0.01^2)`` clamped t
 field is evaluated at the sorted union of all of them (64 + 16 + 16 = 96). With ``perturb=False`` every
 random draw is replaced by fixed quantiles, so rendering is deterministic.
 
+Empty-space skipping (``skip_weight``, proposal-style as in nerfacc / mip-NeRF 360: the coarse pass is the
+proposal): rays with ``far <= near`` (missing the scene box) are not evaluated at all — exact, their intervals
+are empty — and the fine field is evaluated only at samples whose coarse bin or one of its two neighbours holds a
+coarse weight above ``skip_weight``; every other fine sample gets density 0 (it lies where the coarse pass found
+empty space, or behind an opaque surface). With ``skip_weight=None`` every sample is evaluated. An
+:class:`OccupancyGrid` (nerfacc's idea, built once per scene from the field at cell centres and dilated) also
+skips the coarse samples in cells where the field had no density.
+
 ``depth`` is distance along the unit ray (``t``), not z-depth: multiply by ``z_per_t`` from
 :func:`sceneprior.geometry.get_rays` for z. Like NeRF/pixelNeRF it is not normalised by the opacity
 (:meth:`VolumeRenderOutput.normalized_depth` is).
@@ -29,8 +37,10 @@ from jaxtyping import Bool, Float
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..fields.base import DEFAULT_CHUNK_POINTS, FieldFn, evaluate_chunked
+from ..fields.base import DEFAULT_CHUNK_POINTS, FieldFn, FieldOutput, evaluate_chunked
 
+#: Coarse bins on each side of a busy bin whose fine samples are evaluated too (empty-space skipping).
+SKIP_DILATION = 2
 #: Length of the last interval with ``last_interval="inf"`` (NeRF's sentinel).
 INF_INTERVAL = 1e10
 #: Optical depth per interval is clamped to this (exp(-1e4) underflows to 0 even in float64).
@@ -49,12 +59,17 @@ class VolumeRenderConfig:
     background: float | None = 1.0
     last_interval: Literal["far", "inf"] = "far"
     chunk_points: int = DEFAULT_CHUNK_POINTS
+    #: empty-space skipping (see the module docstring): None evaluates every sample; a weight >= 0 skips rays
+    #: that miss and fine samples where the coarse weights of the sample's bin and its neighbours are all <= it
+    skip_weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.num_coarse < 1:
             raise ConfigError(f"num_coarse must be >= 1, got {self.num_coarse}")
         if self.num_fine < 0 or self.num_depth_jitter < 0:
             raise ConfigError("num_fine and num_depth_jitter must be >= 0")
+        if self.skip_weight is not None and not self.skip_weight >= 0:
+            raise ConfigError(f"skip_weight must be None or >= 0, got {self.skip_weight}")
         if self.last_interval not in ("far", "inf"):
             raise ConfigError(f"last_interval must be 'far' or 'inf', got {self.last_interval!r}")
 
@@ -173,6 +188,38 @@ def _normal_draws(shape: tuple[int, ...], like: Tensor, random: bool, generator:
     return (math.sqrt(2.0) * torch.special.erfinv(2.0 * q - 1.0)).expand(shape)
 
 
+def evaluate_where(
+    field: FieldFn,
+    points: Float[Tensor, "batch point 3"],
+    directions: Float[Tensor, "batch point 3"],
+    mask: Bool[Tensor, "batch point"],
+    chunk_points: int = DEFAULT_CHUNK_POINTS,
+) -> FieldOutput:
+    """``field`` evaluated (in chunks) only where ``mask`` is True; zeros elsewhere (density 0: empty space).
+
+    Each scene's selected points are packed to the front (in their order) and the scenes padded to the largest
+    count, so the field still sees one ``(batch, point, 3)`` call per chunk; values are scattered back."""
+    batch, num = mask.shape
+    counts = mask.sum(dim=1)
+    packed = int(counts.max()) if batch > 0 else 0
+    if packed == num:
+        return evaluate_chunked(field, points, directions, chunk_points)
+    if packed == 0:
+        probe = field(points[:, :1], directions[:, :1])  # which entries the field has, and their widths
+        return probe.map(lambda v: v.new_zeros(batch, num, v.shape[-1]))
+    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)[:, :packed]  # selected first, in order
+    index3 = order.unsqueeze(-1).expand(batch, packed, 3)
+    out = evaluate_chunked(field, points.gather(1, index3), directions.gather(1, index3), chunk_points)
+    valid = (torch.arange(packed, device=mask.device) < counts.unsqueeze(1)).unsqueeze(-1)  # padding: not selected
+
+    def scatter(values: Tensor) -> Tensor:
+        channels = values.shape[-1]
+        full = values.new_zeros(batch, num, channels)
+        return full.scatter(1, order.unsqueeze(-1).expand(batch, packed, channels), values * valid)
+
+    return out.map(scatter)
+
+
 def render_samples(
     field: FieldFn,
     origins: Float[Tensor, "batch ray 3"],
@@ -182,12 +229,17 @@ def render_samples(
     background: float | None = 1.0,
     last_interval: Literal["far", "inf"] = "far",
     chunk_points: int = DEFAULT_CHUNK_POINTS,
+    evaluate: Bool[Tensor, "batch ray sample"] | None = None,
 ) -> VolumeRenderOutput:
-    """Evaluate ``field`` at the given sorted samples (in chunks) and composite them."""
+    """Evaluate ``field`` at the given sorted samples (in chunks) and composite them. ``evaluate``: only those
+    samples are evaluated; the others get density 0 (:func:`evaluate_where`)."""
     batch, ray, num = t.shape
-    points = origins.unsqueeze(-2) + t.unsqueeze(-1) * directions.unsqueeze(-2)
-    dirs = directions.unsqueeze(-2).expand(batch, ray, num, 3)
-    out = evaluate_chunked(field, points.reshape(batch, ray * num, 3), dirs.reshape(batch, ray * num, 3), chunk_points)
+    points = (origins.unsqueeze(-2) + t.unsqueeze(-1) * directions.unsqueeze(-2)).reshape(batch, ray * num, 3)
+    dirs = directions.unsqueeze(-2).expand(batch, ray, num, 3).reshape(batch, ray * num, 3)
+    if evaluate is None:
+        out = evaluate_chunked(field, points, dirs, chunk_points)
+    else:
+        out = evaluate_where(field, points, dirs, evaluate.reshape(batch, ray * num), chunk_points)
     if out.density is None:
         raise ConfigError("volume rendering needs a field that returns density")
     density = out.density.reshape(batch, ray, num)
@@ -205,17 +257,26 @@ def volume_render(
     config: VolumeRenderConfig | None = None,
     fine_field: FieldFn | None = None,
     generator: torch.Generator | None = None,
+    occupancy: OccupancyGrid | None = None,
 ) -> VolumeRenderOutput:
     """Render rays through a field: coarse pass, then (if ``num_fine + num_depth_jitter > 0``) a fine pass.
 
     ``fine_field`` defaults to ``field`` (pixelNeRF uses a separate fine network with the same architecture).
     Returns the fine render with ``.coarse`` set, or the coarse render (``.coarse is None``) if there is no
-    fine pass. ``directions`` must be unit vectors (``t`` and ``depth`` are then distances).
+    fine pass. ``directions`` must be unit vectors (``t`` and ``depth`` are then distances). ``occupancy``:
+    coarse samples in its empty cells are not evaluated (density 0); it needs ``config.skip_weight``.
     """
     config = config or VolumeRenderConfig()
     common = dict(background=config.background, last_interval=config.last_interval, chunk_points=config.chunk_points)
     t_coarse = stratified_samples(near, far, config.num_coarse, config.perturb, generator)
-    coarse = render_samples(field, origins, directions, t_coarse, far, **common)
+    skip = config.skip_weight is not None
+    if occupancy is not None and not skip:
+        raise ConfigError("an occupancy grid skips samples: give skip_weight too")
+    hit = (far > near).unsqueeze(-1).expand_as(t_coarse) if skip else None
+    if occupancy is not None:
+        points = origins.unsqueeze(-2) + t_coarse.unsqueeze(-1) * directions.unsqueeze(-2)
+        hit = hit & occupancy.lookup(points.reshape(points.shape[0], -1, 3)).reshape(t_coarse.shape)
+    coarse = render_samples(field, origins, directions, t_coarse, far, **common, evaluate=hit)
     if config.num_fine + config.num_depth_jitter == 0:
         return coarse
     with torch.no_grad():
@@ -230,9 +291,78 @@ def volume_render(
             jitter = coarse.depth.detach().unsqueeze(-1) + noise
             parts.append(torch.maximum(torch.minimum(jitter, far.unsqueeze(-1)), near.unsqueeze(-1)))
         t_fine, _ = torch.sort(torch.cat(parts, dim=-1), dim=-1)
-    fine = render_samples(fine_field or field, origins, directions, t_fine, far, **common)
+        evaluate = None
+        if skip:
+            evaluate = _proposal_mask(coarse.weights.detach(), t_fine, near, far, config.skip_weight)
+    fine = render_samples(fine_field or field, origins, directions, t_fine, far, **common, evaluate=evaluate)
     fine.coarse = coarse
     return fine
+
+
+@dataclass
+class OccupancyGrid:
+    """Which cells of a scene box may hold density: ``occupied[b, i, j, k]`` for the cell ``(i, j, k)`` of
+    ``resolution`` equal cells per axis of ``[box_min, box_max]`` (x, y, z order). Points outside the box count as
+    occupied (nothing is known there)."""
+
+    occupied: Bool[Tensor, "batch gx gy gz"]
+    box_min: Float[Tensor, "3"]
+    box_max: Float[Tensor, "3"]
+
+    def lookup(self, points: Float[Tensor, "batch point 3"]) -> Bool[Tensor, "batch point"]:
+        batch, res = self.occupied.shape[0], self.occupied.shape[1]
+        unit = (points - self.box_min) / (self.box_max - self.box_min)
+        inside = ((unit >= 0) & (unit <= 1)).all(dim=-1)
+        cell = (unit * res).floor().long().clamp(0, res - 1)
+        flat = (cell[..., 0] * res + cell[..., 1]) * res + cell[..., 2]
+        return self.occupied.reshape(batch, -1).gather(1, flat) | ~inside
+
+
+def occupancy_grid(
+    field: FieldFn,
+    box_min: Float[Tensor, "3"],
+    box_max: Float[Tensor, "3"],
+    batch: int,
+    eye: Float[Tensor, "batch 3"],
+    resolution: int = 16,
+    threshold: float = 0.0,
+    dilation: int = 1,
+    chunk_points: int = DEFAULT_CHUNK_POINTS,
+) -> OccupancyGrid:
+    """Evaluate ``field`` at the centre of each of ``resolution``³ cells, looking from ``eye`` (a direction
+    is needed by view-dependent fields), mark cells with density above ``threshold`` and dilate the marks by
+    ``dilation`` cells (a 3D max over a ``2 dilation + 1`` cube), so a thin surface between centres is kept."""
+    centres = (torch.arange(resolution, dtype=box_min.dtype, device=box_min.device) + 0.5) / resolution
+    unit = torch.stack(torch.meshgrid(centres, centres, centres, indexing="ij"), dim=-1).reshape(1, -1, 3)
+    points = (box_min + unit * (box_max - box_min)).expand(batch, -1, 3)
+    dirs = torch.nn.functional.normalize(points - eye.unsqueeze(1), dim=-1)
+    out = evaluate_chunked(field, points, dirs, chunk_points)
+    if out.density is None:
+        raise ConfigError("an occupancy grid needs a field that returns density")
+    busy = (out.density[..., 0] > threshold).to(points.dtype).reshape(batch, 1, resolution, resolution, resolution)
+    if dilation > 0:
+        busy = torch.nn.functional.max_pool3d(busy, 2 * dilation + 1, stride=1, padding=dilation)
+    return OccupancyGrid(busy[:, 0] > 0, box_min, box_max)
+
+
+def _proposal_mask(
+    weights: Float[Tensor, "batch ray bin"],
+    t: Float[Tensor, "batch ray sample"],
+    near: Float[Tensor, "batch ray"],
+    far: Float[Tensor, "batch ray"],
+    skip_weight: float,
+) -> Bool[Tensor, "batch ray sample"]:
+    """Fine samples worth evaluating: those whose coarse bin (``num_coarse`` equal bins of ``[near, far]``) or a
+    neighbouring bin holds a coarse weight above ``skip_weight``; never on rays that miss (``far <= near``)."""
+    bins = weights.shape[-1]
+    busy = weights > skip_weight
+    # dilate by one bin each way: a surface between two coarse samples is seen by both neighbours
+    none = torch.zeros_like(busy[..., :1])
+    for _ in range(SKIP_DILATION):
+        busy = busy | torch.cat([busy[..., 1:], none], dim=-1) | torch.cat([none, busy[..., :-1]], dim=-1)
+    span = (far - near).clamp_min(1e-12).unsqueeze(-1)
+    index = ((t - near.unsqueeze(-1)) / span * bins).floor().long().clamp(0, bins - 1)
+    return busy.gather(-1, index) & (far > near).unsqueeze(-1)
 
 
 def ray_aabb(
