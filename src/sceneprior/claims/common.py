@@ -330,6 +330,34 @@ def generated_views(config, split: str, index: int, view_ids: list[int],
                           depths=out.depth.float(), scene=scene)
 
 
+@dataclass
+class GeneratedSetup:
+    """Where the claims that re-render generated test objects start: the model, its dataset's metadata and the
+    generator settings that made it, and the scored test views."""
+
+    loaded: Any
+    metadata: dict
+    #: the :class:`GeneratorConfig` of ``--data`` (:func:`generator_config`)
+    generator: Any
+    #: ``--views`` test view ids spread over the test views, the input views 0 and 1 left out
+    targets: list[int]
+
+    @property
+    def model(self) -> Any:
+        return self.loaded.model
+
+
+def generated_setup(config: ClaimConfig) -> GeneratedSetup:
+    """:class:`GeneratedSetup` of a claim's ``--model`` and ``--data`` (a dataset made by ``data generate``)."""
+    from ..training.data import dataset_metadata
+
+    loaded = load(config.model)  # type: ignore[arg-type]
+    metadata = dataset_metadata(config.data)
+    generator = generator_config(metadata)
+    targets = spread(config.views, generator.views_for("test"), exclude=(0, 1))  # type: ignore[arg-type]
+    return GeneratedSetup(loaded, metadata, generator, targets)
+
+
 def save_figure(fig, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -9,24 +9,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError
 from .common import (
     ClaimConfig,
     ClaimReport,
     describe_model,
+    generated_setup,
     generated_views,
     generator_config,
     hwc,
     image_strip,
     infer_latent,
-    load,
     psnr,
     pyplot,
     render_rgb,
     save_figure,
-    spread,
 )
 
 #: models whose decoder is 3D-structured (a field rendered by a 3D renderer); LFN is a light field (4D, not 3D)
@@ -194,21 +192,17 @@ def two_tone(seed: int, index: int):
 
 
 def claim_ood_input(config: ClaimConfig, out: Path) -> ClaimReport:
-    from ..training.data import dataset_metadata
-
-    loaded = load(config.model)  # type: ignore[arg-type]
-    model = loaded.model
+    setup = generated_setup(config)
+    loaded, model = setup.loaded, setup.model
     modes = [m for m in ("encode", "autodecode", "encode+autodecode") if m in model.modes]
     if "encode" not in modes:
         raise ConfigError(f"claim ood-input compares encoding with auto-decoding: {loaded.name} has no encoder "
                           f"(modes {', '.join(model.modes)})")
-    metadata = dataset_metadata(config.data)
-    if metadata.get("category") != "cars":
+    if setup.metadata.get("category") != "cars":
         raise ConfigError("claim ood-input: --data must be the generated cars dataset the model was trained on")
-    cars = generator_config(metadata)
-    chairs = generator_config(metadata, category="chairs")
-    total = cars.views_for("test")
-    views = [0] + spread(config.views, total, exclude=(0, 1))  # type: ignore[arg-type]
+    cars = setup.generator
+    chairs = generator_config(setup.metadata, category="chairs")
+    views = [0] + setup.targets
     sets = {
         "cars (test, in distribution)": lambda i: generated_views(cars, "test", i, views),
         "cars, unusual colours (same shapes and cameras)": lambda i: generated_views(cars, "test", i, views, two_tone(config.seed, i)),

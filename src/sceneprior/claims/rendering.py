@@ -15,6 +15,7 @@ from .common import (
     ClaimConfig,
     ClaimReport,
     describe_model,
+    generated_setup,
     generated_views,
     generator_config,
     hwc,
@@ -40,17 +41,11 @@ def upsample(image: np.ndarray, size: int, mode: str) -> np.ndarray:
 
 
 def claim_resolution(config: ClaimConfig, out: Path) -> ClaimReport:
-    from ..training.data import dataset_metadata
-
-    loaded = load(config.model)  # type: ignore[arg-type]
-    model = loaded.model
+    setup = generated_setup(config)
+    loaded, model, targets = setup.loaded, setup.model, setup.targets
     mode = "autodecode" if "autodecode" in model.modes else model.modes[0]
-    metadata = dataset_metadata(config.data)
-    base = generator_config(metadata)
-    res0 = base.resolution
-    configs = {s: generator_config(metadata, resolution=res0 * s) for s in SCALES}
-    total = base.views_for("test")
-    targets = spread(config.views, total, exclude=(0, 1))  # type: ignore[arg-type]
+    res0 = setup.generator.resolution
+    configs = {s: generator_config(setup.metadata, resolution=res0 * s) for s in SCALES}
     methods = ("native", "bilinear", "bicubic", "gt_bicubic")
     scores = {s: {m: [] for m in methods} for s in SCALES}
     k_error = 0.0

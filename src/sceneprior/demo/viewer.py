@@ -22,14 +22,56 @@ import trimesh
 if TYPE_CHECKING:
     from ..renderers.gaussians import Gaussians
 
-VIEWER_JS = r"""
-(function () {
-  'use strict';
-  function b64(text, Type) {
+#: pieces both viewers' scripts include (``//= name`` lines, by :func:`_include`), inside their own scope: ``b64``
+#: decodes an inlined array, ``resize`` fits ``canvas`` to its CSS size, ``program`` links the shaders ``vs``/``fs``
+#: into ``prog``, ``controls`` turns (``yaw``, ``pitch``) and zooms (``dist``) by drag, wheel and double-click and draws
+_JS_PIECES = {
+    "b64": r"""  function b64(text, Type) {
     var bin = atob(text), bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
     return new Type(bytes.buffer);
   }
+""",
+    "resize": r"""  function resize() {
+    var w = canvas.clientWidth || 480, h = canvas.clientHeight || 480, s = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(w * s) || canvas.height !== Math.round(h * s)) { canvas.width = Math.round(w * s); canvas.height = Math.round(h * s); }
+  }
+""",
+    "program": r"""    function shader(type, src) { var s = gl.createShader(type); gl.shaderSource(s, src); gl.compileShader(s); return s; }
+    var prog = gl.createProgram();
+    gl.attachShader(prog, shader(gl.VERTEX_SHADER, vs)); gl.attachShader(prog, shader(gl.FRAGMENT_SHADER, fs));
+    gl.linkProgram(prog);
+""",
+    "controls": r"""  var dragging = false, lastX = 0, lastY = 0, pending = false;
+  function redraw() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
+  canvas.addEventListener('pointerdown', function (e) { dragging = true; lastX = e.clientX; lastY = e.clientY; canvas.setPointerCapture(e.pointerId); });
+  canvas.addEventListener('pointerup', function () { dragging = false; });
+  canvas.addEventListener('pointermove', function (e) {
+    if (!dragging) return;
+    yaw -= 0.01 * (e.clientX - lastX); pitch = Math.max(-1.5, Math.min(1.5, pitch + 0.01 * (e.clientY - lastY)));
+    lastX = e.clientX; lastY = e.clientY; redraw();
+  });
+  canvas.addEventListener('wheel', function (e) { e.preventDefault(); dist = Math.max(1.2, Math.min(10, dist * Math.exp(0.001 * e.deltaY))); redraw(); }, { passive: false });
+  canvas.addEventListener('dblclick', function () { yaw = 0.6; pitch = 0.35; dist = 3.0; redraw(); });
+  window.addEventListener('resize', redraw);
+  draw();
+""",
+}
+
+
+def _include(script: str) -> str:
+    """``script`` with each ``//= name`` line replaced by the piece ``name`` of :data:`_JS_PIECES`."""
+    lines = []
+    for line in script.splitlines(keepends=True):
+        name = line.strip()[4:] if line.strip().startswith("//= ") else None
+        lines.append(_JS_PIECES[name] if name else line)
+    return "".join(lines)
+
+
+VIEWER_JS = _include(r"""
+(function () {
+  'use strict';
+  //= b64
   var canvas = document.getElementById('mesh-viewer');
   var dataNode = document.getElementById('mesh-data');
   if (!canvas || !dataNode) return;
@@ -78,10 +120,7 @@ VIEWER_JS = r"""
     var proj = [fy / aspect, 0, 0, 0, 0, fy, 0, 0, 0, 0, (far + near) / (near - far), -1, 0, 0, 2 * far * near / (near - far), 0];
     return { view: view, proj: proj, eye: eye };
   }
-  function resize() {
-    var w = canvas.clientWidth || 480, h = canvas.clientHeight || 480, s = window.devicePixelRatio || 1;
-    if (canvas.width !== Math.round(w * s) || canvas.height !== Math.round(h * s)) { canvas.width = Math.round(w * s); canvas.height = Math.round(h * s); }
-  }
+  //= resize
   var draw = null;
   var gl = null;
   try { gl = canvas.getContext('webgl', { antialias: true }) || canvas.getContext('experimental-webgl'); } catch (e) { gl = null; }
@@ -91,10 +130,7 @@ VIEWER_JS = r"""
       'void main() { vc = c; vn = n; vd = normalize(E - p); gl_Position = M * V * vec4(p, 1.0); }';
     var fs = 'precision mediump float; varying vec3 vc; varying vec3 vn; varying vec3 vd;' +
       'void main() { float d = abs(dot(normalize(vn), normalize(vd))); gl_FragColor = vec4(vc * (0.35 + 0.65 * d), 1.0); }';
-    function shader(type, src) { var s = gl.createShader(type); gl.shaderSource(s, src); gl.compileShader(s); return s; }
-    var prog = gl.createProgram();
-    gl.attachShader(prog, shader(gl.VERTEX_SHADER, vs)); gl.attachShader(prog, shader(gl.FRAGMENT_SHADER, fs));
-    gl.linkProgram(prog);
+    //= program
     if (gl.getProgramParameter(prog, gl.LINK_STATUS)) {
       gl.useProgram(prog);
       [['p', pos], ['c', col], ['n', nor]].forEach(function (item) {
@@ -144,31 +180,15 @@ VIEWER_JS = r"""
     };
     canvas.dataset.renderer = 'canvas2d';
   }
-  var dragging = false, lastX = 0, lastY = 0, pending = false;
-  function redraw() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
-  canvas.addEventListener('pointerdown', function (e) { dragging = true; lastX = e.clientX; lastY = e.clientY; canvas.setPointerCapture(e.pointerId); });
-  canvas.addEventListener('pointerup', function () { dragging = false; });
-  canvas.addEventListener('pointermove', function (e) {
-    if (!dragging) return;
-    yaw -= 0.01 * (e.clientX - lastX); pitch = Math.max(-1.5, Math.min(1.5, pitch + 0.01 * (e.clientY - lastY)));
-    lastX = e.clientX; lastY = e.clientY; redraw();
-  });
-  canvas.addEventListener('wheel', function (e) { e.preventDefault(); dist = Math.max(1.2, Math.min(10, dist * Math.exp(0.001 * e.deltaY))); redraw(); }, { passive: false });
-  canvas.addEventListener('dblclick', function () { yaw = 0.6; pitch = 0.35; dist = 3.0; redraw(); });
-  window.addEventListener('resize', redraw);
-  draw();
+  //= controls
   canvas.dataset.triangles = String(nTri);
 })();
-"""
+""")
 
-SPLAT_VIEWER_JS = r"""
+SPLAT_VIEWER_JS = _include(r"""
 (function () {
   'use strict';
-  function b64(text, Type) {
-    var bin = atob(text), bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Type(bytes.buffer);
-  }
+  //= b64
   var canvas = document.getElementById('splat-viewer');
   var dataNode = document.getElementById('splat-data');
   if (!canvas || !dataNode) return;
@@ -176,10 +196,7 @@ SPLAT_VIEWER_JS = r"""
   var P = b64(data.positions, Float32Array), S = b64(data.covariances, Float32Array), C = b64(data.colors, Uint8Array);
   var n = P.length / 3;
   var yaw = 0.6, pitch = 0.35, dist = 3.0, FOV = 0.7;
-  function resize() {
-    var w = canvas.clientWidth || 480, h = canvas.clientHeight || 480, s = window.devicePixelRatio || 1;
-    if (canvas.width !== Math.round(w * s) || canvas.height !== Math.round(h * s)) { canvas.width = Math.round(w * s); canvas.height = Math.round(h * s); }
-  }
+  //= resize
   // every splat projected with the EWA approximation (as the rasteriser does), sorted back to front
   function project(w, h) {
     var cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
@@ -221,10 +238,7 @@ SPLAT_VIEWER_JS = r"""
       'void main() { vq = q; vc = c; gl_Position = vec4(p, 0.0, 1.0); }';
     var fs = 'precision mediump float; varying vec2 vq; varying vec4 vc;' +
       'void main() { float a = min(0.99, vc.a * exp(-0.5 * dot(vq, vq))); if (a < 1.0 / 255.0) discard; gl_FragColor = vec4(vc.rgb * a, a); }';
-    function shader(type, src) { var s = gl.createShader(type); gl.shaderSource(s, src); gl.compileShader(s); return s; }
-    var prog = gl.createProgram();
-    gl.attachShader(prog, shader(gl.VERTEX_SHADER, vs)); gl.attachShader(prog, shader(gl.FRAGMENT_SHADER, fs));
-    gl.linkProgram(prog);
+    //= program
     if (gl.getProgramParameter(prog, gl.LINK_STATUS)) {
       gl.useProgram(prog);
       var buf = gl.createBuffer(), locP = gl.getAttribLocation(prog, 'p'), locQ = gl.getAttribLocation(prog, 'q'), locC = gl.getAttribLocation(prog, 'c');
@@ -268,22 +282,10 @@ SPLAT_VIEWER_JS = r"""
     };
     canvas.dataset.renderer = 'canvas2d';
   }
-  var dragging = false, lastX = 0, lastY = 0, pending = false;
-  function redraw() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
-  canvas.addEventListener('pointerdown', function (e) { dragging = true; lastX = e.clientX; lastY = e.clientY; canvas.setPointerCapture(e.pointerId); });
-  canvas.addEventListener('pointerup', function () { dragging = false; });
-  canvas.addEventListener('pointermove', function (e) {
-    if (!dragging) return;
-    yaw -= 0.01 * (e.clientX - lastX); pitch = Math.max(-1.5, Math.min(1.5, pitch + 0.01 * (e.clientY - lastY)));
-    lastX = e.clientX; lastY = e.clientY; redraw();
-  });
-  canvas.addEventListener('wheel', function (e) { e.preventDefault(); dist = Math.max(1.2, Math.min(10, dist * Math.exp(0.001 * e.deltaY))); redraw(); }, { passive: false });
-  canvas.addEventListener('dblclick', function () { yaw = 0.6; pitch = 0.35; dist = 3.0; redraw(); });
-  window.addEventListener('resize', redraw);
-  draw();
+  //= controls
   canvas.dataset.splats = String(n);
 })();
-"""
+""")
 
 
 def splat_payload(positions: np.ndarray, covariances: np.ndarray, colors: np.ndarray, opacities: np.ndarray) -> dict[str, object]:

@@ -2,17 +2,26 @@
 
 The hypernetwork, the renderers and the ray-box test come from :mod:`sceneprior.conditioning` and
 :mod:`sceneprior.renderers`; what is left here is specific to these models: SRN's LN+ReLU pixel generator and
-its marching start, and the global-latent source (auto-decoder table or conv encoder) that SRN and LFN share.
+its marching start, the global-latent source (auto-decoder table or conv encoder) that SRN and LFN share, and
+what the models that lift image features into a box share (``lifting``, ``groundplan``): per-view feature maps,
+points-shaped fields, volume rendering inside the box and meshing its density.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
+from einops import rearrange
+from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
 from ..errors import ConfigError
-from .base import SceneLatent, SceneModel
+from ..fields.base import FieldFn, FieldOutput
+from ..renderers import VolumeRenderConfig, VolumeRenderOutput, ray_aabb, volume_render
+from .base import RayOutput, SceneLatent, SceneModel
 
 # ----------------------------------------------------------------------------------------- MLPs
 
@@ -74,3 +83,68 @@ class GlobalLatentModel(SceneModel):
         batch = images.shape[0]
         codes = self.encoder(images.flatten(0, 1)).unflatten(0, (batch, -1))
         return SceneLatent(code=codes.mean(1))
+
+
+# ----------------------------------------------------------------------------------------- lifted features in a box
+
+
+def per_view_maps(encoder: nn.Module, head: nn.Module, images: Float[Tensor, "batch view 3 height width"]
+                  ) -> Float[Tensor, "batch view channel fh fw"]:
+    """``head(encoder(image))`` of every view of every scene."""
+    maps = head(encoder(rearrange(images, "b v c h w -> (b v) c h w")))
+    return rearrange(maps, "(b v) c h w -> b v c h w", b=images.shape[0])
+
+
+def points_field(decode: Callable[[Float[Tensor, "batch point 3"]], FieldOutput]) -> FieldFn:
+    """A field over points of any shape ``(batch, ..., 3)`` from ``decode`` over ``(batch, point, 3)``."""
+
+    def field_fn(points: Tensor, dirs: Tensor) -> FieldOutput:
+        shape = points.shape
+        out = decode(points.reshape(shape[0], -1, 3))
+        return out.map(lambda t: t.reshape(*shape[:-1], t.shape[-1]))
+
+    return field_fn
+
+
+class BoxVolumeModel(SceneModel):
+    """A model whose scene is a view-independent density field inside the box ``config.bounds`` (min xyz, max
+    xyz), volume rendered between each ray's entry into the box and its exit (``config.coarse_samples``,
+    ``config.importance_samples``, ``config.chunk_points``); subclasses give :meth:`field`."""
+
+    def setup_box(self, bounds: tuple[float, ...]) -> None:
+        box = torch.tensor(bounds, dtype=torch.float32)
+        self.register_buffer("box_min", box[:3], persistent=False)
+        self.register_buffer("box_max", box[3:], persistent=False)
+
+    def field(self, latent) -> FieldFn:  # noqa: ANN001
+        raise NotImplementedError
+
+    def render_box(self, field: FieldFn, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]
+                   ) -> VolumeRenderOutput:
+        config = self.config
+        near, far, _ = ray_aabb(origins, dirs, self.box_min, self.box_max)
+        render_config = VolumeRenderConfig(num_coarse=config.coarse_samples, num_fine=config.importance_samples,
+                                           num_depth_jitter=0, perturb=self.training, background=1.0,
+                                           last_interval="far", chunk_points=config.chunk_points)
+        return volume_render(field, origins, dirs, near, far, render_config)
+
+    def render_rays(self, latent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]  # noqa: ANN001
+                    ) -> RayOutput:
+        out = self.render_box(self.field(latent), origins, dirs)
+        return RayOutput(rgb=out.rgb, depth=out.normalized_depth(), opacity=out.opacity,
+                         rgb_coarse=None if out.coarse is None else out.coarse.rgb)
+
+    def density_field(self, latent) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:  # noqa: ANN001
+        """(density_fn, colour_fn) of :meth:`field` over world points ``(N, 3)`` of scene 0 (no view dependence)."""
+        field = self.field(latent.index(0))
+
+        def query(points: Tensor) -> tuple[Tensor, Tensor]:
+            out = field(points[None], torch.zeros_like(points)[None])
+            return out.density[0, :, 0], out.rgb[0]
+
+        return (lambda p: query(p)[0]), (lambda p: query(p)[1])
+
+    def density_level(self) -> float:
+        """The density at which one coarse sampling interval reaches opacity 1/2: ln 2 · samples / box diagonal."""
+        lo, hi = torch.tensor(self.config.bounds[:3]), torch.tensor(self.config.bounds[3:])
+        return math.log(2.0) * self.config.coarse_samples / float((hi - lo).norm())

@@ -26,8 +26,7 @@ plan (:func:`edit_dynamic`).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -43,9 +42,10 @@ from ..encoders3d import UNet2D, UNet2DConfig
 from ..errors import ConfigError, DataError
 from ..fields.base import FieldFn, FieldOutput
 from ..geometry import get_rays
-from ..renderers import VolumeRenderConfig, VolumeRenderOutput, ray_aabb, volume_render
+from ..renderers import VolumeRenderOutput
 from ..representations.groundplan import ColumnIntegral, PlanDecoder, PlanGeometry, composite_densities, plan_at
-from .base import LossOutput, ModelConfig, Preset, RayOutput, SceneLatent, SceneModel, TrainingDefaults
+from ._parts import BoxVolumeModel, per_view_maps, points_field
+from .base import LossOutput, ModelConfig, Preset, SceneLatent, TrainingDefaults
 
 Part = Literal["full", "static", "dynamic"]
 
@@ -169,7 +169,7 @@ class VideoBatch:
     step: int = 0
 
 
-class GroundPlanModel(SceneModel):
+class GroundPlanModel(BoxVolumeModel):
     modes = ("encode",)
     #: a volume density: the composite of the static and the dynamic plan (meshes are its level set)
     geometry = "density"
@@ -187,17 +187,14 @@ class GroundPlanModel(SceneModel):
         self.unet = UNet2D(UNet2DConfig(config.lifted_channels, 2 * config.plan_channels, config.unet_depth, config.unet_filters))
         self.static_decoder = PlanDecoder(config.plan_channels, config.decoder_width, config.decoder_layers)
         self.dynamic_decoder = PlanDecoder(config.plan_channels, config.decoder_width, config.decoder_layers)
-        bounds = torch.tensor(config.bounds, dtype=torch.float32)
-        self.register_buffer("box_min", bounds[:3], persistent=False)
-        self.register_buffer("box_max", bounds[3:], persistent=False)
+        self.setup_box(config.bounds)
 
     # ------------------------------------------------------------------ encoding
     def lift(self, images: Float[Tensor, "batch view 3 height width"], cam2world: Float[Tensor, "batch view 4 4"],
              intrinsics: Float[Tensor, "batch view 3 3"]) -> Float[Tensor, "batch channel z x"]:
         """Image features lifted onto the plan and integrated along each cell's column (before the U-Net)."""
-        batch, views = images.shape[:2]
-        maps = self.head(self.encoder(rearrange(images, "b v c h w -> (b v) c h w")))
-        maps = rearrange(maps, "(b v) c h w -> b v c h w", b=batch)
+        batch = images.shape[0]
+        maps = per_view_maps(self.encoder, self.head, images)
         features, depth = maps[:, :, :-1], F.softplus(maps[:, :, -1:] + 2.0)
         geometry = self.config.plan
         points = geometry.column_points(images.dtype).to(images.device)  # z y x 3
@@ -231,47 +228,16 @@ class GroundPlanModel(SceneModel):
                 out = replace(out, density=out.density * keep.sample(points).clamp(0.0, 1.0))
             return out
 
-        def field_fn(points: Tensor, dirs: Tensor) -> FieldOutput:
-            shape = points.shape
-            flat = points.reshape(shape[0], -1, 3)
-            if part == "static":
-                out = decode_static(flat)
-            elif part == "dynamic":
-                out = decode_dynamic(flat)
-            else:
-                out, _ = composite_densities(decode_static(flat), decode_dynamic(flat))
-            return out.map(lambda t: t.reshape(*shape[:-1], t.shape[-1]))
+        if part == "static":
+            return points_field(decode_static)
+        if part == "dynamic":
+            return points_field(decode_dynamic)
+        return points_field(lambda flat: composite_densities(decode_static(flat), decode_dynamic(flat))[0])
 
-        return field_fn
-
-    def density_field(self, latent: GroundPlanLatent) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-        """(density_fn, colour_fn) of the composite over world points ``(N, 3)`` of scene 0."""
-        field = self.field(latent.index(0))
-
-        def query(points: Tensor) -> tuple[Tensor, Tensor]:
-            out = field(points[None], torch.zeros_like(points)[None])
-            return out.density[0, :, 0], out.rgb[0]
-
-        return (lambda p: query(p)[0]), (lambda p: query(p)[1])
-
-    def density_level(self) -> float:
-        """The density at which one sampling interval reaches opacity 1/2: ln 2 · samples / box diagonal."""
-        lo, hi = torch.tensor(self.config.bounds[:3]), torch.tensor(self.config.bounds[3:])
-        return math.log(2.0) * self.config.coarse_samples / float((hi - lo).norm())
+    # meshes (density_field, density_level) and render_rays: the composite's, as BoxVolumeModel has them
 
     def _render(self, latent: GroundPlanLatent, origins: Tensor, dirs: Tensor, part: Part = "full") -> VolumeRenderOutput:
-        config = self.config
-        near, far, _ = ray_aabb(origins, dirs, self.box_min, self.box_max)
-        render_config = VolumeRenderConfig(num_coarse=config.coarse_samples, num_fine=config.importance_samples,
-                                           num_depth_jitter=0, perturb=self.training, background=1.0,
-                                           last_interval="far", chunk_points=config.chunk_points)
-        return volume_render(self.field(latent, part), origins, dirs, near, far, render_config)
-
-    def render_rays(self, latent: GroundPlanLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
-        out = self._render(latent, origins, dirs)
-        coarse = out.coarse
-        return RayOutput(rgb=out.rgb, depth=out.normalized_depth(), opacity=out.opacity,
-                         rgb_coarse=None if coarse is None else coarse.rgb)
+        return self.render_box(self.field(latent, part), origins, dirs)
 
     def render_parts(self, latent: GroundPlanLatent, cam2world: Float[Tensor, "batch 4 4"], intrinsics: Float[Tensor, "batch 3 3"],
                      height: int, width: int, chunk: int = 4096) -> PartRenders:

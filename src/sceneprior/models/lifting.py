@@ -21,8 +21,6 @@ loss. Grid 32³ × 8-16 channels instead of 32³ × 64 (CPU-sized).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -36,9 +34,9 @@ from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
 from ..encoders3d import UNet3D, UNet3DConfig
 from ..fields import PositionalEncoding
 from ..fields.base import FieldFn, FieldOutput
-from ..renderers import VolumeRenderConfig, ray_aabb, volume_render
 from ..representations import Bounds, FeatureGrid
-from .base import ModelConfig, Preset, RayOutput, SceneLatent, SceneModel, TrainingDefaults
+from ._parts import BoxVolumeModel, per_view_maps, points_field
+from .base import ModelConfig, Preset, SceneLatent, TrainingDefaults
 
 
 @dataclass
@@ -107,7 +105,7 @@ class GridLatent(SceneLatent):
         return replace(self, grid=take(self.grid), cam2world=take(self.cam2world), intrinsics=take(self.intrinsics))
 
 
-class LiftedGrid(SceneModel):
+class LiftedGrid(BoxVolumeModel):
     modes = ("encode",)
     #: a volume density decoded from the grid (meshes are its level set)
     geometry = "density"
@@ -125,9 +123,7 @@ class LiftedGrid(SceneModel):
         w = config.decoder_width
         self.decoder = nn.Sequential(nn.Linear(config.grid_channels + self.encoding.out_dim, w), nn.ReLU(),
                                      nn.Linear(w, w), nn.ReLU(), nn.Linear(w, 4))
-        bounds = torch.tensor(config.bounds, dtype=torch.float32)
-        self.register_buffer("box_min", bounds[:3], persistent=False)
-        self.register_buffer("box_max", bounds[3:], persistent=False)
+        self.setup_box(config.bounds)
 
     @property
     def grid_bounds(self) -> Bounds:
@@ -137,8 +133,7 @@ class LiftedGrid(SceneModel):
              intrinsics: Float[Tensor, "batch view 3 3"]) -> Float[Tensor, "batch channel gz gy gx"]:
         """The lifted volume before the 3D U-Net: per voxel, the occlusion-weighted features of the views."""
         batch = images.shape[0]
-        maps = self.head(self.encoder(rearrange(images, "b v c h w -> (b v) c h w")))
-        maps = rearrange(maps, "(b v) c h w -> b v c h w", b=batch)
+        maps = per_view_maps(self.encoder, self.head, images)
         s, n = self.config.half_extent, self.config.grid
         points = grid_points((-s, -s, -s), (s, s, s), (n, n, n), images.dtype).to(images.device)
         flat = points.reshape(1, -1, 3).expand(batch, -1, -1)
@@ -155,40 +150,14 @@ class LiftedGrid(SceneModel):
         grid = FeatureGrid(latent.grid, self.grid_bounds)
         scale = 1.0 / self.config.half_extent
 
-        def field_fn(points: Tensor, dirs: Tensor) -> FieldOutput:
-            shape = points.shape
-            flat = points.reshape(shape[0], -1, 3)
+        def decode(flat: Tensor) -> FieldOutput:
             raw = self.decoder(torch.cat([grid.sample(flat), self.encoding(flat * scale)], dim=-1))
-            out = FieldOutput(density=F.softplus(raw[..., :1] - 1.0) * 10.0, rgb=torch.sigmoid(raw[..., 1:]))
-            return out.map(lambda t: t.reshape(*shape[:-1], t.shape[-1]))
+            return FieldOutput(density=F.softplus(raw[..., :1] - 1.0) * 10.0, rgb=torch.sigmoid(raw[..., 1:]))
 
-        return field_fn
+        return points_field(decode)
 
 
-    def density_field(self, latent: GridLatent) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-        """(density_fn, colour_fn) over world points ``(N, 3)`` of scene 0 (the field has no view dependence)."""
-        field = self.field(latent.index(0))
-
-        def query(points: Tensor) -> tuple[Tensor, Tensor]:
-            out = field(points[None], torch.zeros_like(points)[None])
-            return out.density[0, :, 0], out.rgb[0]
-
-        return (lambda p: query(p)[0]), (lambda p: query(p)[1])
-
-    def density_level(self) -> float:
-        """The density at which one coarse sampling interval reaches opacity 1/2: ln 2 · samples / box diagonal."""
-        lo, hi = torch.tensor(self.config.bounds[:3]), torch.tensor(self.config.bounds[3:])
-        return math.log(2.0) * self.config.coarse_samples / float((hi - lo).norm())
-
-    def render_rays(self, latent: GridLatent, origins: Float[Tensor, "batch ray 3"], dirs: Float[Tensor, "batch ray 3"]) -> RayOutput:
-        config = self.config
-        near, far, _ = ray_aabb(origins, dirs, self.box_min, self.box_max)
-        render_config = VolumeRenderConfig(num_coarse=config.coarse_samples, num_fine=config.importance_samples,
-                                           num_depth_jitter=0, perturb=self.training, background=1.0,
-                                           last_interval="far", chunk_points=config.chunk_points)
-        out = volume_render(self.field(latent), origins, dirs, near, far, render_config)
-        return RayOutput(rgb=out.rgb, depth=out.normalized_depth(), opacity=out.opacity,
-                         rgb_coarse=None if out.coarse is None else out.coarse.rgb)
+    # render_rays, density_field and density_level: BoxVolumeModel's (the grid's field inside the box)
 
 
 __all__ = ["GridLatent", "LiftedGrid", "LiftingConfig"]

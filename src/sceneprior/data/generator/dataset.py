@@ -25,7 +25,7 @@ import sys
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -498,6 +498,35 @@ def run_tasks(task: Callable[[Any], int], tasks: list, workers: int, bar: Any = 
                     bar.update(done)
 
 
+def write_tasks(out: Path, task: Callable[[Any], int], make_tasks: Callable[[Path], list], write_metadata: Callable[[], dict],
+                total_views: int, workers: int | None, progress: str | None) -> tuple[float, int]:
+    """Write a dataset that appears whole or not at all: ``make_tasks(tmp)`` lists the work, ``task`` does each item
+    (:func:`run_tasks`, ``workers`` processes, at most one per item; a tqdm bar counting ``total_views`` views,
+    labelled ``progress``, unless that is None), then ``metadata.json`` (``write_metadata()``) is written and the
+    folder published at ``out`` (:func:`_prepare_out`, :func:`publish_out`); a failure leaves nothing. Returns
+    (seconds, workers)."""
+    tmp, replace = _prepare_out(out)
+    tasks = make_tasks(tmp)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    start = time.perf_counter()
+    bar = None
+    if progress is not None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_views, unit="view", desc=progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        run_tasks(task, tasks, workers, bar)
+        atomic_write_bytes(tmp / "metadata.json", (json.dumps(write_metadata(), indent=1) + "\n").encode())
+        publish_out(tmp, out, replace)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return time.perf_counter() - start, workers
+
+
 def generate_dataset(config: GeneratorConfig) -> Path:
     """Write a whole dataset (see the module docstring) and return its root folder.
 
@@ -507,29 +536,12 @@ def generate_dataset(config: GeneratorConfig) -> Path:
     """
     config.validate()
     out = Path(config.out)
-    tmp, replace = _prepare_out(out)
     sizes = config.split_sizes()
-    tasks = [(config, str(tmp), split, i) for split, count in sizes.items() for i in range(count)]
     total_views = sum(config.views_for(split) * count for split, count in sizes.items())
-    workers = config.workers or os.cpu_count() or 1
-    workers = max(1, min(workers, len(tasks)))
-    start = time.perf_counter()
-    bar = None
-    if config.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total_views, unit="view", desc=f"{config.category} {config.resolution}px", file=sys.stderr, dynamic_ncols=True)
-    try:
-        run_tasks(_task, tasks, workers, bar)
-        atomic_write_bytes(tmp / "metadata.json", (json.dumps(metadata(config), indent=1) + "\n").encode())
-        publish_out(tmp, out, replace)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - start
+    seconds, workers = write_tasks(
+        out, _task, lambda tmp: [(config, str(tmp), split, i) for split, count in sizes.items() for i in range(count)],
+        lambda: metadata(config), total_views, config.workers,
+        f"{config.category} {config.resolution}px" if config.progress else None)
     if config.progress:
         scenes = sum(sizes.values())
         print(

@@ -25,10 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import sys
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,7 +33,6 @@ import torch
 
 from ... import __version__
 from ...errors import ConfigError
-from ..image_io import atomic_write_bytes
 from .cameras import CameraRange, CameraSetup, intrinsics_for, sample_orbit, sample_source_pair
 from .primitives import AXIS_Y_TO_Z, Box, Cylinder, Mat3, Primitive, Scene, Sphere, pack_scene, rotation_y
 from .render import DEFAULT_LIGHTING, RenderedViews, render_packed
@@ -480,32 +475,16 @@ def _task(arguments: tuple[StreetConfig, str, str, int]) -> int:
 def generate_streets(config: StreetConfig) -> Path:
     """Write a streets dataset (every split + metadata.json) and return its root; the same atomic,
     worker-independent scheme as :func:`sceneprior.data.generator.generate_dataset`."""
-    from .dataset import _prepare_out, publish_out, run_tasks
+    from .dataset import write_tasks
 
     config.validate()
     out = Path(config.out)
-    tmp, replace = _prepare_out(out)
     sizes = config.split_sizes()
-    tasks = [(config, str(tmp), split, i) for split, count in sizes.items() for i in range(count)]
     total = sum(count * config.cameras * config.time_steps for count in sizes.values())
-    workers = max(1, min(config.workers or os.cpu_count() or 1, len(tasks)))
-    bar = None
-    if config.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="view", desc=f"streets {config.resolution}px", file=sys.stderr, dynamic_ncols=True)
-    start = time.perf_counter()
-    try:
-        run_tasks(_task, tasks, workers, bar)
-        atomic_write_bytes(tmp / "metadata.json", (json.dumps(street_metadata(config), indent=1) + "\n").encode())
-        publish_out(tmp, out, replace)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - start
+    seconds, workers = write_tasks(
+        out, _task, lambda tmp: [(config, str(tmp), split, i) for split, count in sizes.items() for i in range(count)],
+        lambda: street_metadata(config), total, config.workers,
+        f"streets {config.resolution}px" if config.progress else None)
     if config.progress:
         print(f"wrote {total} views of {sum(sizes.values())} street videos x {config.time_steps} time steps "
               f"({config.resolution}x{config.resolution}) in {seconds:.1f} s = {total / max(seconds, 1e-9):.1f} views/s "
