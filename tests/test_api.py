@@ -14,7 +14,7 @@ from sceneprior.api import example_images, load_model, orbit, reconstruct
 from sceneprior.inference import meshes as geo
 from sceneprior.inference.preprocess import PreprocessConfig, crop_box_for, preprocess_array, preprocess_file
 from sceneprior.inference.prior import GENERATOR_FRAMING, ViewPrior, measure_generator_framing, prior_from_metadata
-from sceneprior.demo.tiny import save_tiny_run
+from sceneprior.training.tiny import save_tiny_run
 from sceneprior.errors import ConfigError, DataError, SceneError
 from sceneprior.geometry import look_at
 

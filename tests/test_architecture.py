@@ -98,7 +98,7 @@ def test_cycle_finder_finds_a_cycle_and_accepts_a_tree():
 def test_the_import_reader_sees_lazy_and_relative_imports():
     modules = _modules()
     assert "sceneprior.models.base" in _imports("sceneprior.models.pixelnerf", modules)  # from .base import ...
-    assert "sceneprior.checkpoint" in _imports("sceneprior.demo.tiny", modules)  # inside a function
+    assert "sceneprior.checkpoint" in _imports("sceneprior.training.tiny", modules)  # inside a function
 
 
 def test_no_import_cycle_between_modules():

@@ -39,7 +39,7 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory, tiny_data) -> dict[str, Path]:
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     root = tmp_path_factory.mktemp("models")
     return {kind: save_tiny_run(root / kind, kind, resolution=16, num_train_scenes=3, data=tiny_data)
@@ -171,7 +171,7 @@ def test_srn_pixel_features_give_the_models_colours(tiny_models):
 
 
 def test_no_prior_fit_lowers_its_loss_on_its_input_views(tiny_data):
-    from sceneprior.demo.tiny import tiny_config
+    from sceneprior.training.tiny import tiny_config
 
     views = open_split(tiny_data, "test").load_views(0, [0, 1, 2])
     _, _, losses = fit_without_prior(tiny_config("lfn"), views.images, views.cam2world, views.intrinsics,

@@ -14,7 +14,7 @@ import torch
 from sceneprior.api import MODELS_DIR, crop_intrinsics, example_images, load_model, reconstruct, reframe, shipped_models
 from sceneprior.cli.main import main
 from sceneprior.cli.reconstruct import DEFAULT_MODEL
-from sceneprior.demo.tiny import save_tiny_run
+from sceneprior.training.tiny import save_tiny_run
 from sceneprior.errors import ConfigError
 
 

@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("gradio")
 
 from sceneprior.demo.app import DemoSession, queue_message  # noqa: E402
-from sceneprior.demo.tiny import save_tiny_run  # noqa: E402
+from sceneprior.training.tiny import save_tiny_run  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

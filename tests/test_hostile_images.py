@@ -188,7 +188,7 @@ def test_posed_photo_intrinsics_follow_the_reduction(tmp_path):
 def session(tmp_path_factory):
     pytest.importorskip("gradio")
     from sceneprior.demo.app import DemoSession
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     run = save_tiny_run(tmp_path_factory.mktemp("runs") / "tiny", "autoencoder", resolution=32)
     demo = DemoSession(run, views=2, mesh_resolution=8)

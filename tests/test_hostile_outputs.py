@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from sceneprior.cli.main import main
-from sceneprior.demo.outputs import MANIFEST
-from sceneprior.demo.tiny import save_tiny_run
+from sceneprior.inference.outputs import MANIFEST
+from sceneprior.training.tiny import save_tiny_run
 from test_bad_data_corpus import tree_digest
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -132,7 +132,7 @@ def test_out_is_a_file(tiny_run, tmp_path, capsys):
                                           (errno.EROFS, "cannot write (Read-only file system); write elsewhere")])
 def test_disk_full_or_read_only_while_writing_is_one_line_naming_the_path(tiny_run, tmp_path, capsys, monkeypatch,
                                                                          code_, words):
-    from sceneprior.demo import outputs
+    from sceneprior.inference import outputs
 
     def refuse(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
         raise OSError(code_, os.strerror(code_))  # as PIL / the OS report it: no file name

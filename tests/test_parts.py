@@ -72,7 +72,7 @@ def _disc_model(tiny_srn_run: Path):
 
 @pytest.fixture(scope="module")
 def tiny_srn_run(tmp_path_factory) -> Path:
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     return save_tiny_run(tmp_path_factory.mktemp("runs") / "srn", "srn", resolution=16)
 
@@ -125,7 +125,7 @@ def test_reconstruct_parts_writes_part_maps_and_a_legend(labelled_data, tiny_srn
 
 def test_reconstruct_parts_needs_pixel_features(labelled_data, tmp_path, capsys):
     from sceneprior.cli.main import main
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     run = save_tiny_run(tmp_path / "ae", "autoencoder", resolution=16)
     assert main(["reconstruct", "--model", str(run), "--out", str(tmp_path / "rec"), "--views", "2", "--no-mesh",

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from sceneprior.cli.main import main
-from sceneprior.demo.tiny import save_tiny_run
+from sceneprior.training.tiny import save_tiny_run
 
 VIEWS = 5
 
@@ -70,7 +70,7 @@ def test_outputs_are_complete_and_readable(reconstruction):
 def test_index_html_references_every_file_and_inlines_the_mesh(reconstruction):
     import trimesh
 
-    from sceneprior.demo.viewer import decode_payload
+    from sceneprior.inference.viewer import decode_payload
 
     out, _ = reconstruction
     page = (out / "index.html").read_text()
@@ -143,7 +143,7 @@ def test_bad_input_through_the_real_command(tiny_run, tmp_path):
 
 
 def test_a_failure_while_writing_leaves_no_folder(tiny_run, tmp_path, monkeypatch, capsys):
-    from sceneprior.demo import outputs
+    from sceneprior.inference import outputs
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -51,7 +51,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     return save_tiny_run(tmp_path_factory.mktemp("runs") / "tiny", "pixelnerf", resolution=32)
 
@@ -195,7 +195,7 @@ def test_demo_shows_a_splat_models_gaussians_next_to_the_mesh(tmp_path_factory):
     viewer draws them and turns when dragged."""
     sync_playwright = _require_browser()
     from sceneprior.api import example_images
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     run = save_tiny_run(tmp_path_factory.mktemp("runs") / "splatter", "splatter", resolution=32)
     serving = _serve(str(run), "5", tmp_path_factory)
@@ -347,7 +347,7 @@ def test_offline_index_html_draws_the_gaussian_splats(tmp_path):
     """A splat model's index.html splats its Gaussians in the page (WebGL or Canvas 2D), offline."""
     sync_playwright = _require_browser()
     from sceneprior.cli.main import main
-    from sceneprior.demo.tiny import save_tiny_run
+    from sceneprior.training.tiny import save_tiny_run
 
     run = save_tiny_run(tmp_path / "splatter", "splatter", resolution=32)
     out = tmp_path / "rec"

@@ -89,7 +89,7 @@ def _stage(name: str, times: list[float], note: str = "") -> StageTime:
 def run_reconstruct_speed(config: ReconstructSpeedConfig, log: Callable[[str], None] = print) -> dict:
     """Time each stage of the main job; returns the report (see the module doc)."""
     from ..api import example_images, load_model, reconstruct
-    from ..demo.outputs import OutputConfig, write_reconstruction
+    from ..inference.outputs import OutputConfig, write_reconstruction
     from ..inference.preprocess import load_image
 
     if config.repeat < 1 or config.views < 1 or config.steps < 0:

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..api import example_images, inference_mode, load_model, reconstruct
-    from ..demo.outputs import OutputConfig, prepare_out_dir, write_reconstruction
+    from ..inference.outputs import OutputConfig, prepare_out_dir, write_reconstruction
     from ..inference.preprocess import load_image
     from ..errors import ConfigError
 

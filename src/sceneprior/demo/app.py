@@ -66,7 +66,7 @@ class DemoSession:
 
     def reconstruct(self, path: str | None) -> tuple[Any, ...]:
         from ..api import reconstruct
-        from .outputs import OutputConfig, depth_to_rgb, normals_to_rgb, write_reconstruction
+        from ..inference.outputs import OutputConfig, depth_to_rgb, normals_to_rgb, write_reconstruction
         from ..inference.preprocess import load_image
 
         gr = _gradio()
@@ -128,7 +128,7 @@ class DemoSession:
                 self._turn.notify_all()
 
     def render_view(self, state: dict | None, azimuth: float, elevation: float) -> tuple[Any, Any, Any]:
-        from .outputs import depth_to_rgb, normals_to_rgb
+        from ..inference.outputs import depth_to_rgb, normals_to_rgb
 
         gr = _gradio()
         if not state:
@@ -150,11 +150,11 @@ def _big(image: np.ndarray | None, size: int = 256) -> np.ndarray | None:
 
 
 def splat_frame(splats: dict | None) -> str:
-    """The page's splat viewer: index.html's viewer (:func:`~sceneprior.demo.viewer.splat_viewer_page`) in an
+    """The page's splat viewer: index.html's viewer (:func:`~sceneprior.inference.viewer.splat_viewer_page`) in an
     ``iframe`` (a gradio HTML component does not run scripts; a frame's own document does), or nothing."""
     if splats is None:
         return ""
-    from .viewer import splat_viewer_page
+    from ..inference.viewer import splat_viewer_page
 
     page = html.escape(splat_viewer_page(splats), quote=True)
     return (f"<iframe id='splat-frame' title='Gaussian splats' srcdoc=\"{page}\" "
