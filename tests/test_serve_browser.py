@@ -181,13 +181,23 @@ def test_demo_upload_reconstruct_and_screenshot(server, tmp_path):
     assert not errors, errors
 
 
-#: the number of pixels of a canvas (the element the script is called on) that are not near-white (the background)
-_NOT_WHITE = """(c) => {
-    const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
-    const ctx = copy.getContext('2d'); ctx.drawImage(c, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i+1] < 250 || d[i+2] < 250) n++;
-    return n; }"""
+def _not_white(canvas, level: int = 250) -> int:
+    """The number of pixels of a canvas (a locator) with a channel below ``level`` (not the white background)."""
+    return canvas.evaluate("""(c, level) => {
+        const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
+        const ctx = copy.getContext('2d'); ctx.drawImage(c, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < level || d[i+1] < level || d[i+2] < level) n++;
+        return n; }""", level)
+
+
+def _drag(page, canvas, dx: float, dy: float, steps: int = 1) -> None:
+    """Drag the mouse across ``canvas`` from (100, 100) by (dx, dy) pixels."""
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 100 + dx, box["y"] + 100 + dy, steps=steps)
+    page.mouse.up()
 
 
 def test_demo_shows_a_splat_models_gaussians_next_to_the_mesh(tmp_path_factory):
@@ -226,13 +236,9 @@ def test_demo_shows_a_splat_models_gaussians_next_to_the_mesh(tmp_path_factory):
             renderer = canvas.get_attribute("data-renderer")
             status = page.locator("#status").inner_text()
             page.wait_for_timeout(500)
-            drawn = canvas.evaluate(_NOT_WHITE)
+            drawn = _not_white(canvas)
             before = canvas.screenshot()
-            box = canvas.bounding_box()
-            page.mouse.move(box["x"] + 100, box["y"] + 100)
-            page.mouse.down()
-            page.mouse.move(box["x"] + 200, box["y"] + 130, steps=5)
-            page.mouse.up()
+            _drag(page, canvas, 100, 30, steps=5)
             page.wait_for_timeout(500)
             after = canvas.screenshot()
             browser.close()
@@ -302,13 +308,10 @@ def test_demo_shows_the_queue_position_of_a_concurrent_request(server):
         browser.close()
 
 
-def test_offline_index_html_draws_the_mesh(tiny_run, tmp_path):
+def _open_offline_index(out: Path, viewer: str, count: str, drag: tuple[float, float], level: int) -> dict:
+    """Open ``out/index.html`` from disk, wait until the canvas ``#viewer`` has drawn (its ``data-<count>`` set),
+    drag across it, and return that count, its renderer, its non-white pixels, page errors and outside requests."""
     sync_playwright = _require_browser()
-    from sceneprior.cli.main import main
-
-    out = tmp_path / "rec"
-    assert main(["reconstruct", "--model", str(tiny_run), "--out", str(out), "--views", "4", "--resolution", "32",
-                 "--mesh-resolution", "24"]) == 0
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page()
@@ -316,36 +319,36 @@ def test_offline_index_html_draws_the_mesh(tiny_run, tmp_path):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         external = _track_external(page, (out / "index.html").as_uri())
         page.goto((out / "index.html").as_uri())
-        page.wait_for_function("() => document.querySelector('#mesh-viewer').dataset.triangles !== undefined", timeout=30_000)
-        canvas = page.locator("#mesh-viewer")
-        triangles = int(canvas.get_attribute("data-triangles"))
-        renderer = canvas.get_attribute("data-renderer")
-        box = canvas.bounding_box()
-        page.mouse.move(box["x"] + 100, box["y"] + 100)
-        page.mouse.down()
-        page.mouse.move(box["x"] + 200, box["y"] + 140)
-        page.mouse.up()
-        # something other than the white background was drawn
-        drawn = page.evaluate("""() => {
-            const c = document.querySelector('#mesh-viewer');
-            const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
-            const ctx = copy.getContext('2d'); ctx.drawImage(c, 0, 0);
-            const d = ctx.getImageData(0, 0, c.width, c.height).data;
-            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 240 || d[i+1] < 240 || d[i+2] < 240) n++;
-            return n; }""")
+        page.wait_for_function(f"() => document.querySelector('#{viewer}').dataset.{count} !== undefined", timeout=30_000)
+        canvas = page.locator(f"#{viewer}")
+        found = {"count": int(canvas.get_attribute(f"data-{count}")), "renderer": canvas.get_attribute("data-renderer")}
+        _drag(page, canvas, *drag)
+        page.wait_for_timeout(300)
+        found["drawn"] = _not_white(canvas, level)  # something other than the white background was drawn
         browser.close()
+    found["errors"] = errors
+    found["external"] = [u for u in external if not u.startswith("file:")]
+    return found
+
+
+def test_offline_index_html_draws_the_mesh(tiny_run, tmp_path):
+    from sceneprior.cli.main import main
+
+    out = tmp_path / "rec"
+    assert main(["reconstruct", "--model", str(tiny_run), "--out", str(out), "--views", "4", "--resolution", "32",
+                 "--mesh-resolution", "24"]) == 0
+    found = _open_offline_index(out, "mesh-viewer", "triangles", (100, 40), 240)
     import trimesh
 
-    assert triangles == len(trimesh.load(out / "mesh.ply").faces)
-    assert renderer in ("webgl", "canvas2d")
-    assert drawn > 100, f"the {renderer} viewer drew nothing"
-    assert not errors, errors
-    assert not [u for u in external if not u.startswith("file:")], external
+    assert found["count"] == len(trimesh.load(out / "mesh.ply").faces)
+    assert found["renderer"] in ("webgl", "canvas2d")
+    assert found["drawn"] > 100, f"the {found['renderer']} viewer drew nothing"
+    assert not found["errors"], found["errors"]
+    assert not found["external"], found["external"]
 
 
 def test_offline_index_html_draws_the_gaussian_splats(tmp_path):
     """A splat model's index.html splats its Gaussians in the page (WebGL or Canvas 2D), offline."""
-    sync_playwright = _require_browser()
     from sceneprior.cli.main import main
     from sceneprior.training.tiny import save_tiny_run
 
@@ -353,33 +356,9 @@ def test_offline_index_html_draws_the_gaussian_splats(tmp_path):
     out = tmp_path / "rec"
     assert main(["reconstruct", "--model", str(run), "--out", str(out), "--views", "2", "--resolution", "32",
                  "--mesh-resolution", "16"]) == 0
-    with sync_playwright() as p:
-        browser = _browser(p)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        external = _track_external(page, (out / "index.html").as_uri())
-        page.goto((out / "index.html").as_uri())
-        page.wait_for_function("() => document.querySelector('#splat-viewer').dataset.splats !== undefined", timeout=30_000)
-        canvas = page.locator("#splat-viewer")
-        count = int(canvas.get_attribute("data-splats"))
-        renderer = canvas.get_attribute("data-renderer")
-        box = canvas.bounding_box()
-        page.mouse.move(box["x"] + 100, box["y"] + 100)
-        page.mouse.down()
-        page.mouse.move(box["x"] + 160, box["y"] + 120)
-        page.mouse.up()
-        page.wait_for_timeout(300)
-        drawn = page.evaluate("""() => {
-            const c = document.querySelector('#splat-viewer');
-            const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
-            const ctx = copy.getContext('2d'); ctx.drawImage(c, 0, 0);
-            const d = ctx.getImageData(0, 0, c.width, c.height).data;
-            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i+1] < 250 || d[i+2] < 250) n++;
-            return n; }""")
-        browser.close()
-    assert count == 32 * 32
-    assert renderer in ("webgl", "canvas2d")
-    assert drawn > 100, f"the {renderer} splat viewer drew nothing"
-    assert not errors, errors
-    assert not [u for u in external if not u.startswith("file:")], external
+    found = _open_offline_index(out, "splat-viewer", "splats", (60, 20), 250)
+    assert found["count"] == 32 * 32
+    assert found["renderer"] in ("webgl", "canvas2d")
+    assert found["drawn"] > 100, f"the {found['renderer']} splat viewer drew nothing"
+    assert not found["errors"], found["errors"]
+    assert not found["external"], found["external"]
