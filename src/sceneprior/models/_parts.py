@@ -17,7 +17,15 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from ..encoders import AutoDecoder, AutoDecoderConfig, ConvEncoderConfig, ConvGlobalEncoder
+from ..conditioning.lifting import OcclusionAwarePooling
+from ..encoders import (
+    AutoDecoder,
+    AutoDecoderConfig,
+    ConvEncoderConfig,
+    ConvGlobalEncoder,
+    FeatureMapEncoder,
+    FeatureMapEncoderConfig,
+)
 from ..errors import ConfigError
 from ..fields.base import FieldFn, FieldOutput
 from ..renderers import VolumeRenderConfig, VolumeRenderOutput, ray_aabb, volume_render
@@ -88,13 +96,6 @@ class GlobalLatentModel(SceneModel):
 # ----------------------------------------------------------------------------------------- lifted features in a box
 
 
-def per_view_maps(encoder: nn.Module, head: nn.Module, images: Float[Tensor, "batch view 3 height width"]
-                  ) -> Float[Tensor, "batch view channel fh fw"]:
-    """``head(encoder(image))`` of every view of every scene."""
-    maps = head(encoder(rearrange(images, "b v c h w -> (b v) c h w")))
-    return rearrange(maps, "(b v) c h w -> b v c h w", b=images.shape[0])
-
-
 def points_field(decode: Callable[[Float[Tensor, "batch point 3"]], FieldOutput]) -> FieldFn:
     """A field over points of any shape ``(batch, ..., 3)`` from ``decode`` over ``(batch, point, 3)``."""
 
@@ -106,10 +107,23 @@ def points_field(decode: Callable[[Float[Tensor, "batch point 3"]], FieldOutput]
     return field_fn
 
 
-class BoxVolumeModel(SceneModel):
-    """A model whose scene is a view-independent density field inside the box ``config.bounds`` (min xyz, max
-    xyz), volume rendered between each ray's entry into the box and its exit (``config.coarse_samples``,
+class LiftedBoxModel(SceneModel):
+    """A model that lifts per-view image features into a box (``lifting``, ``groundplan``): a 2D CNN with a 1x1 head
+    gives each view features and a depth channel (:meth:`setup_lifting`, :meth:`view_maps`), pooled over views with
+    occlusion-aware weights; its scene is a view-independent density field inside the box ``config.bounds`` (min
+    xyz, max xyz), volume rendered between each ray's entry into the box and its exit (``config.coarse_samples``,
     ``config.importance_samples``, ``config.chunk_points``); subclasses give :meth:`field`."""
+
+    def setup_lifting(self, encoder: FeatureMapEncoderConfig, features: int) -> None:
+        """``encoder`` (feature maps), ``head`` (``features`` channels + one of depth), ``pool`` (over views)."""
+        self.encoder = FeatureMapEncoder(encoder)
+        self.head = nn.Conv2d(self.encoder.out_channels, features + 1, 1)
+        self.pool = OcclusionAwarePooling(features)
+
+    def view_maps(self, images: Float[Tensor, "batch view 3 height width"]) -> Float[Tensor, "batch view channel fh fw"]:
+        """``head(encoder(image))`` of every view of every scene."""
+        maps = self.head(self.encoder(rearrange(images, "b v c h w -> (b v) c h w")))
+        return rearrange(maps, "(b v) c h w -> b v c h w", b=images.shape[0])
 
     def setup_box(self, bounds: tuple[float, ...]) -> None:
         box = torch.tensor(bounds, dtype=torch.float32)

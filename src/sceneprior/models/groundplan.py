@@ -34,17 +34,17 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Bool, Float, Int
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..conditioning.lifting import OcclusionAwarePooling, unproject
-from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
+from ..conditioning.lifting import unproject
+from ..encoders import FeatureMapEncoderConfig
 from ..encoders3d import UNet2D, UNet2DConfig
 from ..errors import ConfigError, DataError
 from ..fields.base import FieldFn, FieldOutput
 from ..geometry import get_rays
 from ..renderers import VolumeRenderOutput
 from ..representations.groundplan import ColumnIntegral, PlanDecoder, PlanGeometry, composite_densities, plan_at
-from ._parts import BoxVolumeModel, per_view_maps, points_field
+from ._parts import LiftedBoxModel, points_field
 from .base import LossOutput, ModelConfig, Preset, SceneLatent, TrainingDefaults
 
 Part = Literal["full", "static", "dynamic"]
@@ -169,7 +169,7 @@ class VideoBatch:
     step: int = 0
 
 
-class GroundPlanModel(BoxVolumeModel):
+class GroundPlanModel(LiftedBoxModel):
     modes = ("encode",)
     #: a volume density: the composite of the static and the dynamic plan (meshes are its level set)
     geometry = "density"
@@ -177,9 +177,7 @@ class GroundPlanModel(BoxVolumeModel):
     def __init__(self, config: GroundPlanConfig, num_train_scenes: int = 0) -> None:
         super().__init__()
         self.config = config
-        self.encoder = FeatureMapEncoder(config.encoder)
-        self.head = nn.Conv2d(self.encoder.out_channels, config.features + 1, 1)
-        self.pool = OcclusionAwarePooling(config.features)
+        self.setup_lifting(config.encoder, config.features)
         self.column = ColumnIntegral(self.pool.out_channels, config.lifted_channels)
         factor = 2 ** (config.unet_depth - 1)
         if config.plan.resolution % factor:
@@ -194,7 +192,7 @@ class GroundPlanModel(BoxVolumeModel):
              intrinsics: Float[Tensor, "batch view 3 3"]) -> Float[Tensor, "batch channel z x"]:
         """Image features lifted onto the plan and integrated along each cell's column (before the U-Net)."""
         batch = images.shape[0]
-        maps = per_view_maps(self.encoder, self.head, images)
+        maps = self.view_maps(images)
         features, depth = maps[:, :, :-1], F.softplus(maps[:, :, -1:] + 2.0)
         geometry = self.config.plan
         points = geometry.column_points(images.dtype).to(images.device)  # z y x 3
@@ -234,7 +232,7 @@ class GroundPlanModel(BoxVolumeModel):
             return points_field(decode_dynamic)
         return points_field(lambda flat: composite_densities(decode_static(flat), decode_dynamic(flat))[0])
 
-    # meshes (density_field, density_level) and render_rays: the composite's, as BoxVolumeModel has them
+    # meshes (density_field, density_level) and render_rays: the composite's, as LiftedBoxModel has them
 
     def _render(self, latent: GroundPlanLatent, origins: Tensor, dirs: Tensor, part: Part = "full") -> VolumeRenderOutput:
         return self.render_box(self.field(latent, part), origins, dirs)

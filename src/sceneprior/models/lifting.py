@@ -29,13 +29,13 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from ..conditioning.lifting import OcclusionAwarePooling, grid_points, unproject
-from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
+from ..conditioning.lifting import grid_points, unproject
+from ..encoders import FeatureMapEncoderConfig
 from ..encoders3d import UNet3D, UNet3DConfig
 from ..fields import PositionalEncoding
 from ..fields.base import FieldFn, FieldOutput
 from ..representations import Bounds, FeatureGrid
-from ._parts import BoxVolumeModel, per_view_maps, points_field
+from ._parts import LiftedBoxModel, points_field
 from .base import ModelConfig, Preset, SceneLatent, TrainingDefaults
 
 
@@ -105,7 +105,7 @@ class GridLatent(SceneLatent):
         return replace(self, grid=take(self.grid), cam2world=take(self.cam2world), intrinsics=take(self.intrinsics))
 
 
-class LiftedGrid(BoxVolumeModel):
+class LiftedGrid(LiftedBoxModel):
     modes = ("encode",)
     #: a volume density decoded from the grid (meshes are its level set)
     geometry = "density"
@@ -113,9 +113,7 @@ class LiftedGrid(BoxVolumeModel):
     def __init__(self, config: LiftingConfig, num_train_scenes: int = 0) -> None:
         super().__init__()
         self.config = config
-        self.encoder = FeatureMapEncoder(config.encoder)
-        self.head = nn.Conv2d(self.encoder.out_channels, config.features + 1, 1)
-        self.pool = OcclusionAwarePooling(config.features)
+        self.setup_lifting(config.encoder, config.features)
         self.project = nn.Conv3d(self.pool.out_channels, config.unet_feature_maps, 1)
         self.unet = UNet3D(UNet3DConfig(config.unet_feature_maps, config.grid_channels, config.unet_levels,
                                         config.unet_feature_maps, num_groups=min(8, config.unet_feature_maps)))
@@ -133,7 +131,7 @@ class LiftedGrid(BoxVolumeModel):
              intrinsics: Float[Tensor, "batch view 3 3"]) -> Float[Tensor, "batch channel gz gy gx"]:
         """The lifted volume before the 3D U-Net: per voxel, the occlusion-weighted features of the views."""
         batch = images.shape[0]
-        maps = per_view_maps(self.encoder, self.head, images)
+        maps = self.view_maps(images)
         s, n = self.config.half_extent, self.config.grid
         points = grid_points((-s, -s, -s), (s, s, s), (n, n, n), images.dtype).to(images.device)
         flat = points.reshape(1, -1, 3).expand(batch, -1, -1)
@@ -157,7 +155,7 @@ class LiftedGrid(BoxVolumeModel):
         return points_field(decode)
 
 
-    # render_rays, density_field and density_level: BoxVolumeModel's (the grid's field inside the box)
+    # render_rays, density_field and density_level: LiftedBoxModel's (the grid's field inside the box)
 
 
 __all__ = ["GridLatent", "LiftedGrid", "LiftingConfig"]
