@@ -195,3 +195,21 @@ def test_train_and_eval_on_nmr(tmp_path: Path):
     assert main(["eval", str(run), "--data", str(root), "--json", str(out), "--input-views", "1"]) == 0
     result = json.loads(out.read_text())
     assert result["num_objects"] == 1 and result["objects"][0]["scene_id"] == "02958343/c"
+
+
+def test_data_check_reads_blender_roots_and_nmr(tmp_path: Path):
+    """``data check`` reports every scene of a Blender root and of an NMR root, and names a bad cameras.npz."""
+    from sceneprior.data.check import check_dataset
+
+    _, blender = _toy_srn_and_blender(tmp_path)
+    report = check_dataset(blender)
+    assert report.format == "nerf-blender-root" and not report.problems
+    assert len(report.scenes) == 4 and all(len(s.views) == 4 for s in report.scenes)
+    root, _, w2c = _nmr_root(tmp_path)
+    report = check_dataset(root)
+    assert report.format == "nmr" and not report.problems
+    assert [s.id for s in report.scenes] == ["train/02958343/a", "train/02958343/b", "train/03001627/d", "test/02958343/c"]
+    assert np.allclose(report.scenes[0].views[0].cam2world, np.linalg.inv(w2c), atol=1e-6)
+    np.savez(root / "02958343" / "b" / "cameras.npz", camera_mat_0=np.eye(4))  # no world_mat_0
+    report = check_dataset(root)
+    assert len(report.problems) == 1 and "b/cameras.npz: missing world_mat_0" in report.problems[0]
