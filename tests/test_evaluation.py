@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from sceneprior.evaluation import depth_error, psnr, ssim
+from sceneprior.evaluation import depth_coverage, depth_error, psnr, ssim
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -71,6 +71,16 @@ def test_depth_error_uses_pixels_foreground_in_both():
     predicted_fg = np.array([[True, False], [True, True]])
     assert depth_error(prediction, truth, predicted_fg) == pytest.approx((0.5 + 0.0) / 2)
     assert depth_error(prediction, np.zeros((2, 2))) is None
+
+
+def test_depth_coverage_counts_the_scored_pixels_with_a_depth():
+    """Sparse depth (LFN): NaN pixels are left out of the error and counted against the coverage."""
+    truth = np.array([[1.0, 2.0], [0.0, 3.0]])
+    sparse = np.array([[1.5, np.nan], [9.0, np.nan]])
+    assert depth_error(sparse, truth) == pytest.approx(0.5)
+    assert depth_coverage(sparse, truth) == pytest.approx(1 / 3)
+    assert depth_coverage(sparse, truth, np.array([[True, True], [True, False]])) == pytest.approx(1 / 2)
+    assert depth_coverage(np.ones((2, 2)), truth) == 1.0 and depth_coverage(sparse, np.zeros((2, 2))) is None
 
 
 def test_eval_command_writes_the_documented_json(tmp_path):

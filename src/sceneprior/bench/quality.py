@@ -318,6 +318,7 @@ def run_quality(config: QualityConfig) -> dict:
             if job.done is not None and job.done.exists():
                 r = json.loads(job.done.read_text())
                 entry.update(ok=True, psnr=r["psnr"], ssim=r["ssim"], depth_error=r.get("depth_error"),
+                             depth_coverage=r.get("depth_coverage"),
                              num_objects=r["num_objects"], inference_seconds=r["inference_seconds_per_object"],
                              render_seconds_per_image=r["render_seconds_per_view"], device=r.get("device"))
             else:
@@ -344,6 +345,13 @@ def _plain(config: QualityConfig) -> dict:
 
 def _fmt(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
+
+
+def _depth(result: dict) -> str:
+    """The depth error, with its coverage when the depth is sparse (e.g. ``0.041 (23% px)`` for LFN)."""
+    text = _fmt(result.get("depth_error"), ".3f")
+    coverage = result.get("depth_coverage")
+    return text if coverage is None or coverage >= 0.999 or result.get("depth_error") is None else f"{text} ({coverage:.0%} px)"
 
 
 def format_markdown(report: dict) -> str:
@@ -379,7 +387,7 @@ def format_markdown(report: dict) -> str:
                 lines.append(
                     f"| {row['preset']} | {r['mode']} | {row['params_without_latent_table'] / 1e6:.2f}M / {row['params'] / 1e6:.2f}M | "
                     f"{row['train_steps']} | {_fmt(row['train_rays_per_second'], '.0f')} | {r['split']} | {r['input_views']} | "
-                    f"{r['psnr']:.2f} | {r['ssim']:.3f} | {_fmt(r['depth_error'], '.3f')} | {r['inference_seconds']:.2f} | "
+                    f"{r['psnr']:.2f} | {r['ssim']:.3f} | {_depth(r)} | {r['inference_seconds']:.2f} | "
                     f"{r['render_seconds_per_image']:.3f} |")
         lines.append("")
     if shapes:

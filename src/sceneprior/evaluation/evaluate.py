@@ -3,7 +3,8 @@
 For each object of the split: N source views — the dataset's fixed ones (``metadata.json`` ``input_views[split]``,
 else views 0 and V/2), then views spread evenly over the rest for larger N (:func:`source_views`) — give the latent (encode, auto-decode or both); every other view is rendered and scored. PSNR and
 SSIM are averaged per image, then over objects; depth error (mean |Δz| on pixels foreground in both) where the
-model gives depth; the inference time per object is reported.
+model gives depth, with its coverage (the fraction of those pixels that have a depth: below 1 for LFN's sparse
+depth, whose error is then over the covered pixels only); the inference time per object is reported.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..errors import ConfigError
 from ..inference import InferenceConfig, infer
 from ..models import SceneModel
 from ..training.data import dataset_metadata, open_split
-from .metrics import depth_error, psnr, ssim
+from .metrics import depth_coverage, depth_error, psnr, ssim
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ObjectResult:
     inference_seconds: float
     render_seconds: float
     inference_final_loss: float | None = None
+    depth_coverage: float | None = None
 
 
 @dataclass
@@ -68,6 +70,7 @@ class EvalResult:
     checkpoint_step: int = 0
     inference: dict = field(default_factory=dict)
     device: str = "cpu"
+    depth_coverage: float | None = None
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -117,7 +120,7 @@ def evaluate(model: SceneModel, config: EvalConfig, progress: bool = True) -> Ev
         observed = dataset.load_views(i, sources)
         result = infer(model, observed, config.inference)
         truth = dataset.load_views(i, targets)
-        psnrs, ssims, depths = [], [], []
+        psnrs, ssims, depths, coverages = [], [], [], []
         start = time.perf_counter()
         for k in range(len(targets)):
             with torch.no_grad():
@@ -130,6 +133,7 @@ def evaluate(model: SceneModel, config: EvalConfig, progress: bool = True) -> Ev
             if out.depth is not None and truth.depths is not None:
                 fg = None if out.opacity is None else (out.opacity[0, 0] > 0.5).cpu().numpy()
                 depths.append(depth_error(out.depth[0, 0].float().cpu().numpy(), truth.depths[k, 0].numpy(), fg))
+                coverages.append(depth_coverage(out.depth[0, 0].float().cpu().numpy(), truth.depths[k, 0].numpy(), fg))
             if save_dir is not None:
                 from ..data.image_io import write_png
 
@@ -142,8 +146,10 @@ def evaluate(model: SceneModel, config: EvalConfig, progress: bool = True) -> Ev
             depth_error=None if not depths or all(d is None for d in depths) else _mean(depths),
             inference_seconds=result.seconds, render_seconds=render_seconds / max(len(targets), 1),
             inference_final_loss=result.losses[-1] if result.losses else None,
+            depth_coverage=None if all(c is None for c in coverages) else _mean(coverages),
         ))
     depth_values = [o.depth_error for o in objects if o.depth_error is not None]
+    coverage_values = [o.depth_coverage for o in objects if o.depth_coverage is not None]
     return EvalResult(
         split=config.split, mode=config.inference.mode, input_views=config.input_views, num_objects=len(objects),
         psnr=_mean([o.psnr for o in objects]), ssim=_mean([o.ssim for o in objects]),
@@ -151,4 +157,5 @@ def evaluate(model: SceneModel, config: EvalConfig, progress: bool = True) -> Ev
         inference_seconds_per_object=_mean([o.inference_seconds for o in objects]),
         render_seconds_per_view=_mean([o.render_seconds for o in objects]),
         objects=objects, data=str(config.data), inference=asdict(config.inference), device=str(model.device),
+        depth_coverage=_mean(coverage_values) if coverage_values else None,
     )

@@ -30,6 +30,21 @@ def ssim(prediction: np.ndarray, target: np.ndarray) -> float:
     return float(structural_similarity(prediction, target, channel_axis=-1, data_range=1.0))
 
 
+def depth_coverage(
+    prediction: np.ndarray, target: np.ndarray, predicted_foreground: np.ndarray | None = None
+) -> float | None:
+    """Fraction of the pixels :func:`depth_error` could score (ground truth foreground, and ``predicted_foreground``
+    when given) where the prediction has a depth (finite): 1 for dense depth, less for a sparse estimate (LFN).
+    None when no pixel qualifies."""
+    prediction, target = np.asarray(prediction, np.float64).squeeze(), np.asarray(target, np.float64).squeeze()
+    valid = target > 0
+    if predicted_foreground is not None:
+        valid &= np.asarray(predicted_foreground).squeeze().astype(bool)
+    if not valid.any():
+        return None
+    return float(np.isfinite(prediction[valid]).mean())
+
+
 def depth_error(
     prediction: np.ndarray, target: np.ndarray, predicted_foreground: np.ndarray | None = None
 ) -> float | None:
