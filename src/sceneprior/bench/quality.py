@@ -32,7 +32,8 @@ from pathlib import Path
 from ..errors import ConfigError
 
 IMAGE_PRESETS = ("autoencoder", "srn", "srn-encoder", "lfn", "lfn-encoder", "pixelnerf", "splatter",
-                 "global-hypernet", "global-concat", "global-film", "global-voxels")
+                 "global-hypernet", "global-concat", "global-film", "global-voxels",
+                 "pixelnerf-attention", "srn-pixel", "sdf-sphere", "sdf-volsdf")
 #: the 3D-supervised presets of the shapes tables (results/shapes3d_cars, results/shapes3d_rooms)
 SHAPE_PRESETS = ("deepsdf", "occnet", "convonet-grid", "convonet-plane", "convonet-triplane", "voxel-decoder")
 STAMP = "bench_quality.json"
