@@ -34,7 +34,10 @@ INFERENCE_CHUNK = 2048
 
 
 @dataclass
-class SRNConfig(ModelConfig):
+class SRNCoreConfig(ModelConfig):
+    """SRN's hyper-parameters (φ and its hypernetwork, the LSTM marcher, the pixel generator, the loss weights),
+    shared by every model built on SRN's marcher (``srn``, ``srn-pixel``). Not a model itself: no ``kind``."""
+
     latent_dim: int = 128
     phi_width: int = 128
     phi_layers: int = 4
@@ -48,6 +51,10 @@ class SRNConfig(ModelConfig):
     rgb_weight: float = 200.0
     latent_weight: float = 1.0
     depth_weight: float = 1e-3
+
+
+@dataclass
+class SRNConfig(SRNCoreConfig):
     #: None: auto-decoder (one latent per training scene, the paper's default); else a conv encoder
     encoder: ConvEncoderConfig | None = None
     latent_init_std: float = 0.01

@@ -41,24 +41,12 @@ from ..errors import ConfigError
 from ..encoders import ConvEncoderConfig, ConvGlobalEncoder, FeatureMapEncoder, FeatureMapEncoderConfig
 from ..renderers import LSTMRayMarcher, lstm_raymarch
 from ._parts import ln_relu_mlp, ray_sphere_entry
-from .base import ModelConfig, Preset, RayOutput, SceneLatent, SceneModel, TrainingDefaults
+from .base import Preset, RayOutput, SceneLatent, SceneModel, TrainingDefaults
+from .srn import SRNCoreConfig
 
 
 @dataclass
-class SRNPixelConfig(ModelConfig):
-    latent_dim: int = 128
-    phi_width: int = 128
-    phi_layers: int = 4
-    hyper_hidden: int = 128
-    hyper_hidden_layers: int = 2
-    marcher_hidden: int = 16
-    marcher_steps: int = 10
-    pixel_width: int = 128
-    pixel_layers: int = 6
-    scene_radius: float = 0.9
-    rgb_weight: float = 200.0
-    latent_weight: float = 1.0
-    depth_weight: float = 1e-3
+class SRNPixelConfig(SRNCoreConfig):
     #: the pixel-aligned feature maps of the source views
     features: FeatureMapEncoderConfig = field(default_factory=FeatureMapEncoderConfig)
     #: condition φ on a global code as well (hypernetwork, as SRN) or on the pixel-aligned features only
