@@ -31,6 +31,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from ..data.metadata import scene_bounds
 from ..encoders import ConvEncoderConfig
 from ..fields.base import FieldFn
 from ..renderers import VolumeRenderConfig, ray_aabb, volume_render
@@ -91,10 +92,10 @@ class GlobalFieldConfig(ModelConfig):
         ]
 
     def for_dataset(self, metadata: dict) -> "GlobalFieldConfig":
-        bounds = metadata.get("scene_bounds")
-        if bounds is None:
+        """The scene box from ``metadata.json`` ``scene_bounds`` when it has one (else the config's own)."""
+        if metadata.get("scene_bounds") is None:
             return self
-        return replace(self, bounds=(*[float(v) for v in bounds[0]], *[float(v) for v in bounds[1]]))
+        return replace(self, bounds=scene_bounds(metadata))
 
     @property
     def half_extent(self) -> float:

@@ -30,6 +30,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from ..conditioning.lifting import grid_points, unproject
+from ..data.metadata import scene_bounds
 from ..encoders import FeatureMapEncoderConfig
 from ..encoders3d import UNet3D, UNet3DConfig
 from ..fields import PositionalEncoding
@@ -76,10 +77,10 @@ class LiftingConfig(ModelConfig):
         )]
 
     def for_dataset(self, metadata: dict) -> "LiftingConfig":
-        bounds = metadata.get("scene_bounds")
-        if bounds is None:
+        """The scene box from ``metadata.json`` ``scene_bounds`` when it has one (else the config's own)."""
+        if metadata.get("scene_bounds") is None:
             return self
-        return replace(self, bounds=(*[float(v) for v in bounds[0]], *[float(v) for v in bounds[1]]))
+        return replace(self, bounds=scene_bounds(metadata))
 
     @property
     def half_extent(self) -> float:
