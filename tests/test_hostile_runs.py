@@ -161,6 +161,15 @@ def test_resume_with_other_model_overrides_is_an_explicit_error(run, toy_data, c
     _one_line(main(argv), capsys, "model overrides", "cannot change")
 
 
+def test_init_from_with_resume_or_a_missing_model_is_one_line(run, toy_data, tmp_path, capsys):
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    _one_line(main(_train(toy_data, run, 8, "--resume", "--init-from", str(run))), capsys, "--init-from", "--resume", "give one")
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
+    argv = [a for a in _train(toy_data, tmp_path / "new", 2, "--init-from", str(tmp_path / "nowhere")) if not a.startswith("--model-override")]
+    _one_line(main(argv), capsys, "nowhere", "not found")
+    assert not (tmp_path / "new" / "checkpoints").exists() or not any((tmp_path / "new" / "checkpoints").iterdir())
+
+
 @pytest.mark.parametrize("flag, value", [("--lr", "nan"), ("--lr", "inf"), ("--lr", "0"), ("--lr", "-1"),
                                          ("--lr", "1e300"), ("--latent-lr", "-0.001"), ("--batch-size", "0"),
                                          ("--target-views", "0"), ("--minutes", "nan"), ("--steps", "0"),

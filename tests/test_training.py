@@ -200,3 +200,58 @@ def test_resume_with_reset_optimizer_starts_fresh_moments(toy_data, tmp_path):
     assert float(state[0]["step"]) == 2  # Adam counted only the two steps since the resume
     train(tmp_path / "run", _config(toy_data, 7), resume=True)
     assert float(load_checkpoint(list_checkpoints(tmp_path / "run")[-1][1]).optimizer_state["state"][0]["step"]) == 3
+
+
+# --------------------------------------------------------------------------------------------- fine-tuning
+
+
+def _tune(data, steps, source, preset="lfn"):
+    """A fine-tuning config: the source's architecture, so no model overrides."""
+    from dataclasses import replace
+
+    return replace(_config(data, steps, preset=preset), model_overrides=None, init_from=str(source))
+
+
+def _max_diff(a, b):
+    return max(float((a[k] - b[k]).abs().max()) for k in a)
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(toy_data, tmp_path):
+    train(tmp_path / "source", _config(toy_data, 3, preset="pixelnerf"))
+    source, source_run, _ = load_run(tmp_path / "source")
+    tuned = train(tmp_path / "tuned", _tune(toy_data, 1, tmp_path / "source", "pixelnerf"))
+    from dataclasses import replace
+
+    fresh = train(tmp_path / "fresh", replace(_config(toy_data, 1, preset="pixelnerf"), seed=4))
+    assert tuned.step == 1  # a new run: step 0 is the source's weights, then its own steps
+    a, b, c = source.state_dict(), tuned.model.state_dict(), fresh.model.state_dict()
+    # Adam's first step moves each weight by at most about the learning rate (1e-3); a fresh start is elsewhere
+    assert _max_diff(a, b) < 1.5e-3 and _max_diff(a, c) > 0.05
+    saved = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert saved["train"]["init_from"] == str(tmp_path / "source")
+    assert saved["model"] == json.loads((tmp_path / "source" / "config.json").read_text())["model"]
+    assert load_checkpoint(tuned.checkpoint).step == 1
+
+
+def test_init_from_an_auto_decoder_on_other_data_keeps_the_networks_not_the_latent_table(toy_data, tmp_path):
+    from image_model_toys import write_toy_dataset
+
+    other = write_toy_dataset(tmp_path / "other", {"train": 2}, views=4, size=16)
+    train(tmp_path / "source", _config(toy_data, 2))  # lfn: 3 training latents
+    source, _, _ = load_run(tmp_path / "source")
+    tuned = train(tmp_path / "tuned", _tune(other, 1, tmp_path / "source"))
+    a, b = source.state_dict(), tuned.model.state_dict()
+    assert a["latents.codes.weight"].shape[0] == 3 and b["latents.codes.weight"].shape[0] == 2
+    shared = {k: a[k] for k in a if not k.startswith("latents.")}
+    assert shared and _max_diff(shared, {k: b[k] for k in shared}) < 1.5e-3
+
+
+def test_init_from_another_kind_or_with_overrides_is_an_error(toy_data, tmp_path):
+    train(tmp_path / "source", _config(toy_data, 1))  # lfn
+    with pytest.raises(ConfigError, match="holds a lfn model, but preset pixelnerf"):
+        train(tmp_path / "a", _tune(toy_data, 1, tmp_path / "source", "pixelnerf"))
+    with pytest.raises(ConfigError, match="cannot change"):
+        from dataclasses import replace
+
+        train(tmp_path / "b", replace(_config(toy_data, 1), init_from=str(tmp_path / "source")))
+    assert not list(tmp_path.glob("[ab]/checkpoints/*"))

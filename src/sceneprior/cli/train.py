@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="train until this many steps in total")
     p.add_argument("--minutes", type=float, default=None, help="train for this many minutes (wall clock)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint of --out")
+    p.add_argument("--init-from", metavar="MODEL", default=None,
+                   help="start a new run from MODEL's weights (a shipped model's name, a run folder or a checkpoint; "
+                        "same kind as --preset, its architecture kept, fresh optimiser, step 0): fine-tune it on --data")
     p.add_argument("--reset-optimizer", action="store_true",
                    help="with --resume: start fresh optimizer moments instead of the checkpoint's (e.g. a checkpoint "
                    "whose optimizer state no longer fits the model's layout)")
@@ -90,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps is None and args.minutes is None:
         raise ConfigError("give --steps N or --minutes M")
+    if args.resume and args.init_from is not None:
+        raise ConfigError("--init-from starts a new run from another model's weights; --resume continues --out's own run: give one")
     preset = get_preset(args.preset)
     defaults = preset.training
     if args.input_views is not None and min(args.input_views) < 1:
@@ -109,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep, progress=not args.no_progress, log_every=max(1, args.log_every),
         workers=args.workers, on_nonfinite=args.on_nonfinite, device=args.device,
-        model_overrides=_overrides(args.model_override),
+        model_overrides=_overrides(args.model_override), init_from=args.init_from,
     )
     result = train(args.out, config, resume=args.resume, reset_optimizer=args.reset_optimizer)
     last = result.losses[-1][1] if result.losses else float("nan")

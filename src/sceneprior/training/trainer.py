@@ -80,6 +80,9 @@ class TrainConfig:
     max_skipped: int = 100
     #: "cpu", "cuda" (each process its own GPU, LOCAL_RANK) or "auto"
     device: str = "cpu"
+    #: start a new run from this model's weights (a shipped model's name, a run folder or a checkpoint file; its
+    #: architecture, fresh optimiser, step 0) instead of the preset's initialisation: fine-tuning on other data
+    init_from: str | None = None
 
 
 @dataclass
@@ -115,6 +118,39 @@ def make_run_config(config: TrainConfig, num_train_scenes: int, metadata: dict) 
         merged = {**to_plain(model_config), **config.model_overrides}
         model_config = config_from_plain(model_config.kind, merged)
     return RunConfig(model_config.for_dataset(metadata), config, num_train_scenes)
+
+
+def init_weights(config: TrainConfig) -> tuple[ModelConfig, dict[str, Tensor]]:
+    """(model config, weights) of ``config.init_from`` (a shipped model's name, a run folder or a checkpoint file),
+    checked against the preset: a fine-tuned run keeps the source's architecture, so it must be the preset's kind
+    and take no model overrides."""
+    from ..inference.loading import resolve_model  # inference imports training's data helpers
+
+    assert config.init_from is not None
+    path, _ = resolve_model(config.init_from)
+    ckpt = load_checkpoint(path)
+    model_config, _ = model_of_run(ckpt.run_config)
+    kind = get_preset(config.preset).model.kind
+    if model_config.kind != kind:
+        raise ConfigError(f"--init-from {config.init_from}: {path} holds a {model_config.kind} model, but preset "
+                          f"{config.preset} trains {kind}")
+    if config.model_overrides:
+        raise ConfigError(f"--init-from {config.init_from} keeps that model's architecture; --model-override cannot change it")
+    return model_config, ckpt.model_state
+
+
+def load_initial_weights(model: SceneModel, state: dict[str, Tensor], source: str) -> None:
+    """``state`` into ``model``; an auto-decoder's table of training latents (one row per training scene of the
+    source's data) is left at its initialisation when the new data has another number of scenes."""
+    own = model.state_dict()
+    table = {k for k in state if k.startswith("latents.")}
+    if table and any(k not in own or own[k].shape != state[k].shape for k in table):
+        state = {k: v for k, v in state.items() if k not in table}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith("latents.")]
+    if missing or unexpected:
+        raise ConfigError(f"--init-from {source}: weights do not match the model (missing {missing[:3]}, "
+                          f"unexpected {unexpected[:3]})")
 
 
 def lr_scale(step: int, config: TrainConfig) -> float:
@@ -311,7 +347,10 @@ def _resume_or_start(run_dir: Path, config: TrainConfig, resume: bool, data: _Da
     if found is None:
         if run_dir.exists() and any(run_dir.glob("checkpoints/step_*.safetensors")):
             raise ConfigError(f"{run_dir}: already holds checkpoints; use --resume or another --out")
-        return make_run_config(config, len(data.train), data.metadata), config, None, None
+        run = make_run_config(config, len(data.train), data.metadata)
+        if config.init_from is not None:
+            run.model = init_weights(config)[0]
+        return run, config, None, None
     checkpoint, ckpt = found
     run = RunConfig.from_plain(ckpt.run_config)
     _check_resume_matches(run, config, checkpoint)
@@ -339,6 +378,9 @@ def _build(run: RunConfig, config: TrainConfig, ctx: DistContext, checkpoint: Pa
     if ctx.rank > 0:  # the same initial weights (DDP broadcasts rank 0's), another stream for stochastic rendering
         torch.manual_seed(config.seed * 1009 + ctx.rank)
     if ckpt is None:
+        if config.init_from is not None:
+            _, state = init_weights(config)
+            load_initial_weights(model, state, config.init_from)
         return model, optimizer, base_lrs, 0, 0
     model.load_state_dict(ckpt.model_state)
     if ckpt.optimizer_state is not None and not reset_optimizer:
