@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("runs")
-    return {kind: save_tiny_run(root / kind, kind, resolution=32) for kind in ("srn-encoder", "srn")}
+    return {kind: save_tiny_run(root / kind, kind, resolution=32) for kind in ("srn-encoder", "srn", "splatter")}
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,11 @@ def test_encoder_model_encodes_by_default_and_refines_on_request(runs):
     assert reconstruct(srn, image, steps=2).mode == "autodecode"
     with pytest.raises(ConfigError, match="no encoder"):
         reconstruct(srn, image, refine_steps=3)
+    # a feed-forward model (one Gaussian per pixel) encodes; it has no latent code to refine
+    splatter = load_model(runs["splatter"])
+    assert reconstruct(splatter, image).mode == "encode"
+    with pytest.raises(ConfigError, match="no latent code to refine"):
+        reconstruct(splatter, image, refine_steps=3)
 
 
 def test_cli_refine_prints_the_mode_and_time(runs, tmp_path, capsys):

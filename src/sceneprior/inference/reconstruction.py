@@ -230,6 +230,9 @@ def inference_mode(loaded: LoadedModel, mode: str | None = None, steps: int = 10
                               f"set its steps instead)")
         if mode not in (None, "encode+autodecode"):
             raise ConfigError(f"refine steps ({refine_steps}) mean encode+autodecode; got mode {mode!r} as well")
+        if "encode+autodecode" not in loaded.modes:
+            raise ConfigError(f"{loaded.name} encodes in one forward pass and has no latent code to refine (refining "
+                              f"works for an encoder with an auto-decoding objective, e.g. --model cars)")
         return "encode+autodecode", refine_steps
     chosen = mode or ("encode" if "encode" in loaded.modes else "autodecode")
     if chosen not in loaded.modes:
