@@ -12,10 +12,13 @@ from sceneprior.conditioning import (
     HyperNetwork,
     apply_film,
     batched_mlp,
+    bilinear_sample,
+    channels_last_maps,
     concat_latent,
     directions_to_views,
     pool_views,
     sample_pixel_features,
+    uv_to_grid,
 )
 from sceneprior.geometry import intrinsics_matrix, look_at, project, world_to_camera
 
@@ -170,6 +173,33 @@ def test_behind_camera_flagged_and_view_pooling():
     assert torch.allclose(masked[0, 1], out.features[0, 1, 1]) and torch.allclose(masked[0, 0], mean[0, 0])
     mx = pool_views(out.features, out.in_front, mode="max")
     assert torch.allclose(mx[0, 2], out.features[0, 0, 2])
+
+
+@pytest.mark.parametrize("map_size", [(6, 8), (3, 4), (1, 5), (4, 1)])
+def test_bilinear_sample_equals_grid_sample(map_size):
+    """The gather-based sampler against grid_sample (bilinear, border, align_corners=False): values and gradients
+    in the maps and in uv, for maps finer/coarser than the image, one pixel wide, and points off the border."""
+    g = torch.Generator().manual_seed(1)
+    image_size = (6, 8)
+    fmap = torch.randn(2, 3, 5, *map_size, generator=g, dtype=DT, requires_grad=True)
+    uv = (torch.rand(2, 3, 7, 2, generator=g, dtype=DT) * 1.6 - 0.3) * torch.tensor([8.0, 6.0], dtype=DT)
+    uv.requires_grad_()
+
+    def reference(fmap, uv):
+        grid = uv_to_grid(uv, image_size).reshape(6, 7, 1, 2)
+        out = nn.functional.grid_sample(fmap.reshape(6, 5, *map_size), grid, mode="bilinear", padding_mode="border",
+                                        align_corners=False)
+        return out[..., 0].reshape(2, 3, 5, 7).transpose(-1, -2)
+
+    ours = bilinear_sample(fmap, uv, image_size)
+    assert ours.shape == (2, 3, 7, 5) and ours.is_contiguous()
+    assert torch.allclose(ours, reference(fmap, uv), atol=1e-12)
+    assert torch.equal(bilinear_sample(channels_last_maps(fmap), uv, image_size), ours)
+    weight = torch.randn(ours.shape, generator=g, dtype=DT)
+    grads = torch.autograd.grad((ours * weight).sum(), (fmap, uv))
+    ref_grads = torch.autograd.grad((reference(fmap, uv) * weight).sum(), (fmap, uv))
+    for a, b in zip(grads, ref_grads):
+        assert torch.allclose(a, b, atol=1e-10)
 
 
 def test_directions_to_views_and_gradients():

@@ -163,6 +163,30 @@ def test_resnetfc_init_identity_blocks_and_view_pooling():
     assert torch.allclose(out3.density, torch.relu(net.lin_out(torch.relu(h))[..., 3:]))
 
 
+@pytest.mark.parametrize("combine,combine_layer,projected", [("mean", 3, True), ("max", 2, False), ("attention", 3, True),
+                                                             ("mean", 5, False)])
+def test_resnetfc_inference_path_equals_autograd_path(combine, combine_layer, projected):
+    """Without autograd ResnetFC runs in place on 2D activations: same outputs as the autograd path."""
+    torch.manual_seed(0)
+    net = ResnetFCField(d_in=10, feature_dim=6, width=8, n_blocks=5, combine_layer=combine_layer,
+                        combine=combine, attention_heads=2).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.3)
+    x = torch.randn(2, 3, 7, 10, dtype=DT)
+    feats = torch.randn(2, 3, 7, 6, dtype=DT)
+    if projected:
+        weight = torch.cat([lin.weight for lin in net.lin_z])
+        feats = feats @ weight.T + torch.cat([lin.bias for lin in net.lin_z])
+    ref = net(x, feats, projected=projected)
+    assert ref.features.requires_grad
+    with torch.no_grad():
+        fast = net(x, feats, projected=projected)
+    for a, b in ((fast.density, ref.density), (fast.rgb, ref.rgb), (fast.features, ref.features)):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-12)
+    assert (ref.features > 0).any() and (ref.features < 0).any()  # the ReLUs cut: not a linear map in disguise
+
+
 def test_field_output_helpers():
     a = FieldOutput(density=torch.zeros(2, 3, 1), rgb=torch.zeros(2, 3, 3))
     b = FieldOutput.cat([a, a], dim=1)

@@ -307,7 +307,12 @@ class ResnetFCField(nn.Module):
         self, inputs: Float[Tensor, "batch view point dim"], features: Float[Tensor, "batch view point channel"],
         projected: bool = False,
     ) -> FieldOutput:
-        """``projected``: ``features`` are samples of :meth:`project_features` maps (the ``lin_z`` outputs)."""
+        """``projected``: ``features`` are samples of :meth:`project_features` maps (the ``lin_z`` outputs).
+
+        Without autograd (rendering) the same arithmetic runs in place on 2D activations (:meth:`_forward_inference`);
+        under autograd every operation keeps its own output for the backward pass."""
+        if not torch.is_grad_enabled():
+            return self._forward_inference(inputs, features, projected)
         h = self.lin_in(inputs)
         width = h.shape[-1]
         pooled = False
@@ -324,6 +329,41 @@ class ResnetFCField(nn.Module):
         return FieldOutput(
             density=_density_activation(out[..., 3:4], self.density_activation), rgb=torch.sigmoid(out[..., :3]), features=h
         )
+
+
+    def _forward_inference(
+        self, inputs: Float[Tensor, "batch view point dim"], features: Float[Tensor, "batch view point channel"],
+        projected: bool,
+    ) -> FieldOutput:
+        """:meth:`forward` without autograd: activations as ``(rows, width)`` matrices, bias and residual additions
+        in place, two scratch buffers reused by every block (a narrow MLP is bound by memory traffic and allocation
+        here, not by its matmuls). Same values as the autograd path up to float rounding (tested)."""
+        batch, view, points = inputs.shape[:3]
+        width = self.lin_in.out_features
+        h = torch.addmm(self.lin_in.bias, inputs.reshape(-1, inputs.shape[-1]), self.lin_in.weight.t())
+        rows = features.reshape(-1, features.shape[-1])
+        relu_h = torch.empty_like(h)
+        hidden = torch.empty_like(h)
+        pooled = False
+        for k, block in enumerate(self.blocks):
+            if k == self.combine_layer:
+                h = self._pool(h.view(batch, view, points, width)).reshape(-1, width)
+                relu_h, hidden = relu_h[: h.shape[0]], hidden[: h.shape[0]]
+                pooled = True
+            if k < len(self.lin_z):
+                h.add_(rows[:, k * width : (k + 1) * width] if projected else self.lin_z[k](rows))
+            if block.shortcut is not None or block.fc_0.out_features != width:
+                h = block(h)
+                continue
+            torch.clamp(h, min=0.0, out=relu_h)
+            torch.addmm(block.fc_0.bias, relu_h, block.fc_0.weight.t(), out=hidden).relu_()
+            h.addmm_(hidden, block.fc_1.weight.t()).add_(block.fc_1.bias)
+        if not pooled:
+            h = self._pool(h.view(batch, view, points, width)).reshape(-1, width)
+        out = torch.addmm(self.lin_out.bias, torch.relu(h), self.lin_out.weight.t())
+        out = out.view(batch, points, 4)
+        return FieldOutput(density=_density_activation(out[..., 3:4], self.density_activation),
+                           rgb=torch.sigmoid(out[..., :3]), features=h.view(batch, points, width))
 
 
 def pixelnerf_inputs(

@@ -44,7 +44,7 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor
 
-from ..conditioning import directions_to_views, sample_pixel_features
+from ..conditioning import channels_last_maps, directions_to_views, sample_pixel_features
 from ..data.metadata import scene_bounds
 from ..encoders import FeatureMapEncoder, FeatureMapEncoderConfig
 from ..fields import PositionalEncoding, ResnetFCField, pixelnerf_inputs
@@ -185,8 +185,8 @@ class PixelNeRF(SceneModel):
         assert latent.image_size is not None
         batch = latent.cam2world.shape[0]
         image_size = latent.image_size
-        maps = rearrange(net.project_features(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w")),
-                         "(b v) c h w -> b v c h w", b=batch)
+        maps = channels_last_maps(rearrange(net.project_features(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w")),
+                                            "(b v) c h w -> b v c h w", b=batch))
         rotated = self.config.xyz_frame == "rotated"
 
         def field(points: Tensor, dirs: Tensor) -> FieldOutput:

@@ -36,7 +36,7 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from ..conditioning import HyperNetwork, ViewAttentionPool, batched_mlp, pool_views, sample_pixel_features
+from ..conditioning import HyperNetwork, ViewAttentionPool, batched_mlp, channels_last_maps, pool_views, sample_pixel_features
 from ..errors import ConfigError
 from ..encoders import ConvEncoderConfig, ConvGlobalEncoder, FeatureMapEncoder, FeatureMapEncoderConfig
 from ..renderers import LSTMRayMarcher, lstm_raymarch
@@ -131,8 +131,8 @@ class SRNPixel(SceneModel):
         assert latent.feature_maps is not None and latent.cam2world is not None and latent.intrinsics is not None
         assert latent.image_size is not None
         batch = latent.feature_maps.shape[0]
-        maps = rearrange(self.project(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w")),
-                         "(b v) c h w -> b v c h w", b=batch)
+        maps = channels_last_maps(rearrange(self.project(rearrange(latent.feature_maps, "b v c h w -> (b v) c h w")),
+                                            "(b v) c h w -> b v c h w", b=batch))
 
         def embed(points: Tensor) -> Tensor:
             sampled = sample_pixel_features(maps, points, latent.cam2world, latent.intrinsics, latent.image_size)
