@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -255,3 +256,23 @@ def test_init_from_another_kind_or_with_overrides_is_an_error(toy_data, tmp_path
 
         train(tmp_path / "b", replace(_config(toy_data, 1), init_from=str(tmp_path / "source")))
     assert not list(tmp_path.glob("[ab]/checkpoints/*"))
+
+
+def test_make_optimizer_is_fused_adam_with_the_same_updates():
+    """The trainer's Adam runs fused where it can: the same three updates as the reference implementation."""
+    from sceneprior.registry import get_preset
+
+    torch.manual_seed(0)
+    model = get_preset("pixelnerf").model.tiny().build(0)
+    twin, start = copy.deepcopy(model), copy.deepcopy(model)
+    optimizer = make_optimizer(model, 1e-2, None)
+    assert optimizer.param_groups[0]["fused"]
+    reference = torch.optim.Adam(twin.parameters(), lr=1e-2, foreach=False)
+    targets = [torch.randn(p.shape) for p in model.parameters()]
+    for _ in range(3):
+        for module, opt in ((model, optimizer), (twin, reference)):
+            opt.zero_grad()
+            sum(((p - t) ** 2).sum() for p, t in zip(module.parameters(), targets)).backward()
+            opt.step()
+    for a, b, before in zip(model.parameters(), twin.parameters(), start.parameters()):
+        assert not torch.allclose(a, before, atol=1e-3) and torch.allclose(a, b, atol=1e-6)

@@ -106,8 +106,11 @@ def align_optimizer_state(state: dict[str, Any], model: torch.nn.Module, optimiz
                 raise ConfigError(f"{path}: its optimizer state does not match the model ({key} of "
                                   f"{flat_current[i]}: {tuple(value.shape)}, parameter {tuple(params[i].shape)}), e.g. "
                                   f"a checkpoint of an older model layout{remedy}")
-    # the saved hyper-parameters, with the current optimiser's parameter indices
-    groups = [{**saved_group, "params": own["params"]}
+    # the saved hyper-parameters, with the current optimiser's parameter indices and implementation (fused or not:
+    # the same update, so a checkpoint of either resumes in the other)
+    implementation = ("fused", "foreach")
+    groups = [{**{k: v for k, v in saved_group.items() if k not in implementation}, "params": own["params"],
+               **{k: own[k] for k in implementation if k in own}}
               for saved_group, own in zip(state["param_groups"], optimizer.state_dict()["param_groups"])]
     return {"state": inner, "param_groups": groups}
 

@@ -301,7 +301,9 @@ class ResnetFCField(nn.Module):
         cost per feature-map pixel instead of per query point."""
         weight = torch.cat([layer.weight for layer in self.lin_z], 0)
         bias = torch.cat([layer.bias for layer in self.lin_z], 0)
-        return F.conv2d(maps, weight[:, :, None, None], bias)
+        # one matmul over channels-last pixels (PyTorch's CPU 1x1 convolution took the slow im2col path); the result
+        # is laid out channels-last, as pixel-aligned sampling reads it
+        return F.linear(maps.permute(0, 2, 3, 1), weight, bias).permute(0, 3, 1, 2)
 
     def forward(
         self, inputs: Float[Tensor, "batch view point dim"], features: Float[Tensor, "batch view point channel"],

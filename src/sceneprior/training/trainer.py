@@ -163,12 +163,18 @@ def lr_scale(step: int, config: TrainConfig) -> float:
 
 
 def make_optimizer(model: SceneModel, lr: float, latent_lr: float | None) -> torch.optim.Adam:
+    """Adam over the network (``lr``) and the auto-decoder's latents (``latent_lr``, default ``lr``), in PyTorch's
+    fused implementation where every parameter allows it (floating point on a CPU or CUDA device): one pass over
+    each parameter instead of about ten, the same update up to float rounding (~1e-8). On a CPU the unfused
+    Adam was ~30% of an SRN step at 52 M parameters (results/pixelnerf_speed.md)."""
     latent_params = list(model.latents.parameters()) if model.latents is not None else []
     ids = {id(p) for p in latent_params}
     groups: list[dict[str, Any]] = [{"params": [p for p in model.parameters() if id(p) not in ids], "lr": lr}]
     if latent_params:
         groups.append({"params": latent_params, "lr": latent_lr if latent_lr is not None else lr})
-    return torch.optim.Adam(groups)
+    params = [p for group in groups for p in group["params"]]
+    fused = bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(groups, fused=fused or None)
 
 
 def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> tuple[SceneModel, RunConfig, int]:
