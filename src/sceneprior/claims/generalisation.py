@@ -240,7 +240,7 @@ def claim_ood_input(config: ClaimConfig, out: Path) -> ClaimReport:
         gap = summary[s]["autodecode"]["novel"] - summary[s]["encode"]["novel"]
         parts.append(
             f"{s}: novel views " + ", ".join(f"{m} {summary[s][m]['novel']:.2f} dB (drop {drops[s][m]:.2f})" for m in modes)
-            + f"; the input view itself: " + ", ".join(f"{m} {summary[s][m]['input']:.2f}" for m in modes)
+            + "; the input view itself: " + ", ".join(f"{m} {summary[s][m]['input']:.2f}" for m in modes)
             + f". Auto-decoding leads encoding by {gap:.2f} dB here (in distribution "
             f"{summary[ind]['autodecode']['novel'] - summary[ind]['encode']['novel']:.2f}): "
             + ("encoding degrades more — holds for this set." if per_set[s] else

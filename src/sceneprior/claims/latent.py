@@ -165,7 +165,6 @@ def claim_interpolation(config: ClaimConfig, out: Path) -> ClaimReport:
     ends = [p["depth_agreement"] for r in rows for p in (r["per_alpha"][0], r["per_alpha"][-1])]
     mids = [p["depth_agreement"] for r in rows for p in r["per_alpha"][1:-1]]
     min_consecutive = min(min(r["consecutive_silhouette_iou"]) for r in rows)
-    max_endpoint_iou = max(r["endpoint_silhouette_iou"] for r in rows)
     gradual = all(min(r["consecutive_silhouette_iou"]) > r["endpoint_silhouette_iou"] for r in rows)
     control = _control_agreement(model, cams, K, res, config.seed)
     endpoint_ious = ", ".join(f"{r['endpoint_silhouette_iou']:.3f}" for r in rows)

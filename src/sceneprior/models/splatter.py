@@ -32,8 +32,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 from einops import rearrange
-from jaxtyping import Float
-from torch import Tensor, nn
+from torch import nn
 
 from ..data.metadata import scene_bounds
 from ..encoders.unet import UNet, UNetConfig

@@ -625,12 +625,10 @@ def primitive_aabb(prim: Primitive) -> tuple[np.ndarray, np.ndarray]:
         c = np.asarray(prim.centre)
         return c - prim.radius, c + prim.radius
     if isinstance(prim, Cylinder):
-        half = np.array([prim.radius, prim.half_height, prim.radius])
         rotation = np.asarray(prim.rotation)
         # exact for a disc-swept cylinder: axis extent + radius * sqrt(1 - axis_i^2)
         axis = rotation[:, 1]
         extent = np.abs(axis) * prim.half_height + prim.radius * np.sqrt(np.clip(1 - axis**2, 0, 1))
-        del half
         c = np.asarray(prim.centre)
         return c - extent, c + extent
     prism = _as_prism(prim)

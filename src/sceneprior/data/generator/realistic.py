@@ -164,7 +164,7 @@ class CarLook(Look):
 
     def shade_params(self, points: Tensor, normals: Tensor, material: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         x, y, z = points[:, 0], points[:, 1], points[:, 2]
-        nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
+        ny, nz = normals[:, 1], normals[:, 2]
         n_pts = points.shape[0]
         t = points.new_tensor
         albedo = t(self.paint).expand(n_pts, 3).clone()
