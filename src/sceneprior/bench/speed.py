@@ -23,7 +23,6 @@ from pathlib import Path
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 
 def interleaved_seconds(ops: dict[str, Callable[[], object]], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
@@ -62,14 +61,14 @@ def judge_ratio(limit_gflops: list[float], mlp_gflops: list[float], max_spread: 
 
 def _field_mlp(points: int, width: int, depth: int, in_dim: int, out_dim: int) -> tuple[Callable[[], object], Callable[[], object], int]:
     """A NeRF-style field MLP (``depth`` hidden layers of ``width``, ReLU) on one chunk of points: (forward,
-    forward+backward, forward FLOPs = 2 N sum(in*out); forward+backward is 3x that: grads of inputs and weights)."""
+    forward+backward, forward FLOPs = 2 N sum(in*out); forward+backward is counted as 3x that: grads of inputs
+    and weights). The network is the library's own :class:`~sceneprior.fields.MLP` (the one every MLP field
+    uses), so this measures our code path, not a stand-in."""
+    from ..fields.mlp import MLP
+
     dims = [in_dim] + [width] * depth + [out_dim]
-    layers: list[nn.Module] = []
-    for i in range(len(dims) - 1):
-        layers.append(nn.Linear(dims[i], dims[i + 1]))
-        if i < len(dims) - 2:
-            layers.append(nn.ReLU())
-    mlp = nn.Sequential(*layers)
+    mlp = MLP(in_dim, out_dim, width, hidden_layers=depth - 1)
+    assert mlp.dims == dims
     x = torch.randn(points, in_dim)
 
     def forward() -> None:
