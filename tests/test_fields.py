@@ -128,6 +128,15 @@ def test_evaluate_chunked_equals_single_call():
     assert torch.allclose(whole.density, chunked.density) and torch.allclose(whole.features, chunked.features)
 
 
+@pytest.mark.parametrize("include_input", [True, False])
+def test_positional_encoding_without_autograd_equals_with(include_input):
+    enc = PositionalEncoding(3, 1.5, include_input=include_input)
+    x = torch.randn(2, 5, 3, dtype=DT, requires_grad=True)
+    with torch.no_grad():
+        fast = enc(x)
+    assert torch.equal(fast, enc(x)) and fast.shape == (2, 5, enc.out_dim)
+
+
 def test_resnetfc_init_identity_blocks_and_view_pooling():
     torch.manual_seed(0)
     net = ResnetFCField(d_in=42, feature_dim=12, width=24, n_blocks=5, combine_layer=3).double()

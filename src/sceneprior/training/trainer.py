@@ -166,7 +166,7 @@ def make_optimizer(model: SceneModel, lr: float, latent_lr: float | None) -> tor
     """Adam over the network (``lr``) and the auto-decoder's latents (``latent_lr``, default ``lr``), in PyTorch's
     fused implementation where every parameter allows it (floating point on a CPU or CUDA device): one pass over
     each parameter instead of about ten, the same update up to float rounding (~1e-8). On a CPU the unfused
-    Adam was ~30% of an SRN step at 52 M parameters (results/pixelnerf_speed.md)."""
+    Adam was ~30% of an SRN step at 52 M parameters (results/peers/README.md)."""
     latent_params = list(model.latents.parameters()) if model.latents is not None else []
     ids = {id(p) for p in latent_params}
     groups: list[dict[str, Any]] = [{"params": [p for p in model.parameters() if id(p) not in ids], "lr": lr}]
