@@ -276,3 +276,21 @@ def test_make_optimizer_is_fused_adam_with_the_same_updates():
             opt.step()
     for a, b, before in zip(model.parameters(), twin.parameters(), start.parameters()):
         assert not torch.allclose(a, before, atol=1e-3) and torch.allclose(a, b, atol=1e-6)
+
+
+def test_nonfinite_gradient_check_names_the_parameter_and_ignores_overflowing_sums():
+    from sceneprior.registry import get_preset
+    from sceneprior.training.trainer import _nonfinite
+
+    model = get_preset("pixelnerf").model.tiny().build(0)
+    params = dict(model.named_parameters())
+    for p in params.values():
+        p.grad = torch.zeros_like(p)
+    loss = torch.tensor(0.5)
+    assert _nonfinite(loss, model) is None
+    name = next(n for n, p in params.items() if p.numel() > 4)
+    params[name].grad.fill_(3e38)  # finite values whose sum overflows: not a reason to skip
+    assert _nonfinite(loss, model) is None
+    params[name].grad[0].view(-1)[0] = float("nan")
+    assert _nonfinite(loss, model) == f"gradient of {name} is not finite"
+    assert _nonfinite(torch.tensor(float("inf")), model) == "loss is inf"

@@ -235,8 +235,16 @@ def _nonfinite(loss: Tensor, model: SceneModel) -> str | None:
     value = float(loss.detach())
     if not math.isfinite(value):
         return f"loss is {value}"
-    for name, p in model.named_parameters():
-        if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
+    grads = [(name, p.grad) for name, p in model.named_parameters() if p.grad is not None]
+    if not grads:
+        return None
+    # fast path: a NaN or an infinity anywhere makes its tensor's sum non-finite (one read of each gradient, no
+    # mask); only then is each gradient checked element by element (a sum can also overflow on finite values)
+    sums = torch.stack([g.sum().to(torch.float64) for _, g in grads])
+    if bool(torch.isfinite(sums).all()):
+        return None
+    for name, g in grads:
+        if not bool(torch.isfinite(g).all()):
             return f"gradient of {name} is not finite"
     return None
 
