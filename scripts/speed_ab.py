@@ -3,8 +3,9 @@ in turn, so that a change of the machine's load hits both alike.
 
 ``render``: a shipped model renders views of a generated split (view 0 of each object encoded, ``--views`` others
 rendered). ``train``: training steps of a preset at the matched configuration of ``scripts/bench_peers.py``
-(``--peer pixelnerf`` or ``srn``: the same preset, overrides, scenes, rays and source views per step; the trainer's
-optimiser, one fixed batch drawn from the training split).
+(``--peer pixelnerf`` or ``srn``: the same preset, overrides, scenes, rays and source views per step; one fixed batch
+drawn from the training split; per step what the trainer does: loss, backward, its check for non-finite values, its
+optimiser's step).
 
 Two worker processes (one per source tree, ``PYTHONPATH`` set to it) load everything once and do the work whenever
 the driver tells them to: baseline, candidate, baseline, ... for ``--rounds`` rounds; only one works at a time,
@@ -88,6 +89,7 @@ def _train_jobs(args: argparse.Namespace):
     from sceneprior.models.configs import to_plain
     from sceneprior.registry import config_from_plain, get_preset
     from sceneprior.training import dataset_metadata, make_optimizer
+    from sceneprior.training.trainer import _nonfinite
     from sceneprior.training.data import open_split
 
     options = _matched_training(args.peer)
@@ -110,12 +112,14 @@ def _train_jobs(args: argparse.Namespace):
                        images[:, inputs:], cam2world[:, inputs:], intrinsics[:, inputs:], *rays)
     step = [0]
 
-    def run(_job):
+    def run(_job):  # what the trainer does per step (training/trainer.py ``_backward``, then the optimiser)
         torch.manual_seed(step[0])  # the same stratified samples in both trees
         step[0] += 1
         out = model.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         out.total.backward()
+        if _nonfinite(out.total, model) is not None:
+            raise SystemExit("non-finite loss or gradient")
         optimizer.step()
         return torch.tensor([float(out.total.detach())])
 
