@@ -25,7 +25,7 @@ def test_mixture_links_the_chosen_scenes_and_refuses_mismatches(tmp_path):
     assert done.returncode == 0, done.stderr
     dataset = SRNDataset(tmp_path / "mix" / "toys_train")
     assert dataset.scene_ids == ["x_train000", "x_train001", "x_train002", "y_train000", "y_train001"]
-    assert (tmp_path / "mix" / "toys_train" / "y_000001").resolve() == (b / "toys_train" / "train001").resolve()
+    assert (tmp_path / "mix" / "toys_train" / "y_train001").resolve() == (b / "toys_train" / "train001").resolve()
     meta = json.loads((tmp_path / "mix" / "metadata.json").read_text())
     assert meta["splits"] == {"train": 5} and [m["scenes"] for m in meta["mixture"]] == [3, 2]
     # never over an existing folder; another resolution cannot be mixed in; a bad count is one line
