@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Mean pooling vs learned attention over source views (pixelnerf vs pixelnerf-attention) at an equal wall-clock
 # budget, then held-out PSNR/SSIM with N = 1, 2, 3, 5 source views. Results: results/quality/view_aggregation/.
-#   SRC      python sources to run (default: this checkout's src; the committed run used a snapshot copy)
-#   DATA     dataset (default /work/data/cars300), OUT scratch folder for runs, MINUTES budget per model (15)
+#   SRC      python sources to run (default: this checkout's src)
+#   DATA     dataset (default /work/data/cars300), OUT scratch folder for runs, MINUTES budget per model (20)
 #   TRAIN    presets to train (default both; empty: only score existing runs)
 set -euo pipefail
 SRC=${SRC:-$(pwd)/src}
 DATA=${DATA:-/work/data/cars300}
-OUT=${OUT:-/work/scratch/c18/view_aggregation}
-MINUTES=${MINUTES:-15}
+OUT=${OUT:-/work/scratch/h18/view_aggregation}
+MINUTES=${MINUTES:-20}
 PY=${PY:-/work/main/.venv/bin/python}
 RESULTS=${RESULTS:-$(pwd)/results/quality/view_aggregation}
 TRAIN=${TRAIN-pixelnerf pixelnerf-attention}

@@ -5,6 +5,7 @@ number of source views in eval and training (``--input-views N``)."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -60,11 +61,47 @@ def test_one_view_and_copies_of_it_give_the_same_result():
         torch.testing.assert_close(pool(one.expand(-1, copies, -1, -1)), single, rtol=1e-5, atol=1e-5)
 
 
-def test_untrained_attention_pool_is_the_mean():
+@pytest.mark.parametrize("views", [1, 2, 3, 4, 5])
+def test_untrained_attention_pool_is_the_mean_and_its_gradients_are_finite(views):
     torch.manual_seed(1)
     pool = ViewAttentionPool(16, heads=4, layers=1)
-    values = torch.randn(3, 4, 5, 16)
-    torch.testing.assert_close(pool(values), values.mean(1), rtol=1e-6, atol=1e-6)
+    values = (3.0 * torch.randn(3, views, 5, 16) + 2.0).requires_grad_()
+    out = pool(values)
+    torch.testing.assert_close(out, values.mean(1), rtol=1e-6, atol=1e-6)
+    out.pow(2).sum().backward()
+    grads = [values.grad, *(p.grad for p in pool.parameters() if p.grad is not None)]
+    assert all(torch.isfinite(g).all() for g in grads)
+    assert pool.layers[0].out.weight.grad.abs().sum() > 0  # the zero-initialised branches do learn
+    assert views == 1 or pool.score.weight.grad.abs().sum() > 0  # one view: the softmax weight is 1 whatever the score
+
+
+def test_pixelnerf_density_starts_alive_at_every_point():
+    """The cause of the dead coarse network of results/quality/view_aggregation: with a Kaiming density row the
+    ReLU density started at zero at every point in some networks (one offset shared by all points, sign by
+    chance), got no gradient and never recovered. Now it starts close to a positive constant, whatever the seed, the
+    pooling or the number of views, and the density head gets finite gradients from the first step."""
+    from sceneprior.geometry import intrinsics_matrix, look_at
+
+    angles = (0.0, 1.3, 2.6)
+    cams = torch.stack([look_at(torch.tensor([1.6 * math.cos(a), 0.4, 1.6 * math.sin(a)]), torch.zeros(3),
+                                torch.tensor([0.0, 1.0, 0.0])) for a in angles])[None]
+    K = intrinsics_matrix(20.0, 20.0, 8.0, 8.0)[None, None].expand(1, 3, 3, 3)
+    points = torch.rand(1, 64, 3) - 0.5
+    dirs = torch.nn.functional.normalize(torch.randn(1, 64, 3), dim=-1)
+    for preset in ("pixelnerf", "pixelnerf-attention"):
+        for seed in range(3):
+            torch.manual_seed(seed)
+            model = get_preset(preset).model.tiny().build(0)
+            images = torch.rand(1, 3, 3, 16, 16)
+            for n in (1, 3):
+                latent = model.encode(images[:, :n], cams[:, :n], K[:, :n])
+                for net, fine in ((model.coarse, False), (model.fine, True)):
+                    density = model.field(latent, fine=fine)(points, dirs).density
+                    assert (density > 0).all(), (preset, seed, n, fine)
+                    net.zero_grad()
+                    density.sum().backward(retain_graph=True)
+                    grad = net.lin_out.weight.grad[3]
+                    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
 
 
 def test_resnetfc_with_attention_starts_as_the_mean_pooled_field():

@@ -5,7 +5,9 @@ each source camera's frame, projected, and the feature map is sampled there (bil
 point (positional encoding: 6 frequencies × factor 1.5, raw input kept) and the view direction, both in the
 source camera frame, enter a ResnetFC body; each source view's feature is added through its own linear map
 before blocks 0..combine_layer-1, then the per-view activations are averaged and the remaining blocks run once.
-Head: ReLU → Linear(W→4), σ = ReLU, rgb = sigmoid. Volume rendering with separate coarse and fine networks:
+Head: ReLU → Linear(W→4), σ = ReLU, rgb = sigmoid; the density row of that linear is scaled by 0.02 with bias 0.5,
+so σ starts alive at every point (with pixelNeRF's Kaiming row it started dead in some networks: see
+:class:`~sceneprior.fields.ResnetFCField`). Volume rendering with separate coarse and fine networks:
 ``coarse_samples`` stratified samples in [near, far] from the scene's bounding box, then ``importance_samples``
 from the coarse weights plus ``depth_samples`` around the coarse depth (N(0, depth_std)), the fine network
 evaluated on the sorted union; last interval to far; white background. Loss = MSE(coarse) + MSE(fine).
