@@ -12,7 +12,8 @@ over points) and the gradient accumulation, on tensors of the same sizes, no mat
 chunk's activations are still in cache when its backward reads them.
 
 Prints each series' median GFLOP/s (FLOPs counted as ``bench speed`` does: 3x the forward's) and the median over
-repeats of its ratio to the limit measured next to it; ``--json`` saves everything with the load average.
+repeats of its ratio to the limit measured next to it ((v) has no FLOPs: its share of (ii)'s time instead);
+``--json`` saves everything with the load average.
 
     python scripts/mlp_limit.py --threads 2 --json results/mlp_limit.json
 """
@@ -129,9 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"{torch.get_num_threads()} thread(s), load {load_before[0]:.2f} -> {load_after[0]:.2f}, limit spread "
           f"{100 * spread:.0f}% over {args.repeats} interleaved repeats")
+    mlp_ms = report["median_seconds"]["mlp"] * 1e3
     for name in ops:
-        print(f"  {name:24s} {report['median_gflops'][name]:6.1f} GFLOP/s  {report['median_seconds'][name] * 1e3:7.1f} ms  "
+        ms = report["median_seconds"][name] * 1e3
+        if name == "rest_only":  # no FLOPs of its own: its share of the MLP's time
+            print(f"  {name:24s} {'':14s}  {ms:7.1f} ms  ({100 * ms / mlp_ms:.0f}% of the mlp's time)")
+            continue
+        print(f"  {name:24s} {report['median_gflops'][name]:6.1f} GFLOP/s  {ms:7.1f} ms  "
               f"{100 * report['fraction_of_limit'][name]:5.1f}% of the limit")
+    report["rest_share_of_mlp_time"] = report["median_seconds"]["rest_only"] / report["median_seconds"]["mlp"]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
