@@ -40,8 +40,10 @@ def tiny_data(tmp_path_factory) -> Path:
 # ------------------------------------------------------------------------------------------------- shipped models
 
 
-def test_both_shipped_models_load_and_the_default_is_the_encoder():
-    assert {"cars", "cars-srn"} <= set(shipped_models()) and DEFAULT_MODEL == "cars"
+def test_shipped_models_load_and_the_default_is_a_feed_forward_splatter_model():
+    assert {"cars", "cars-srn", "cars-splatter", DEFAULT_MODEL} <= set(shipped_models())
+    default = load_model(DEFAULT_MODEL)
+    assert default.kind == "splatter" and default.modes == ("encode",) and default.prior.resolution == 64
     cars, srn = load_model("cars"), load_model("cars-srn")
     assert cars.kind == srn.kind == "srn" and cars.name == "cars" and srn.name == "cars-srn"
     assert cars.modes == ("encode", "autodecode", "encode+autodecode") and srn.modes == ("autodecode",)
@@ -56,7 +58,7 @@ def test_package_data_ships_every_model_folder():
     patterns = pyproject["tool"]["setuptools"]["package-data"]["sceneprior"]
     package = MODELS_DIR.parents[1]
     shipped = {str(p.relative_to(package)) for pattern in patterns for p in package.glob(pattern) if p.is_file()}
-    for name in ("cars", "cars-srn", "cars-pixelnerf"):
+    for name in ("cars", "cars-srn", "cars-pixelnerf", "cars-splatter", DEFAULT_MODEL):
         files = [str(p.relative_to(package)) for p in (MODELS_DIR / name).rglob("*") if p.is_file()]
         assert files and set(files) <= shipped, name
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cli.reconstruct import DEFAULT_MODEL
 from ..errors import ConfigError
 
 #: the main job's speed target for an encoder model: input -> latent -> 36-view turntable + mesh, on 2 CPU cores
@@ -41,7 +42,7 @@ TARGET_SECONDS = 10.0
 
 @dataclass
 class ReconstructSpeedConfig:
-    model: str = "cars"
+    model: str = DEFAULT_MODEL
     image: str | None = None
     views: int = 36
     resolution: int | None = None
@@ -208,7 +209,7 @@ def format_speed_markdown(report: dict) -> str:
 @dataclass
 class ReconstructCheckConfig:
     data: str
-    model: str = "cars"
+    model: str = DEFAULT_MODEL
     split: str = "test"
     mode: str | None = None
     steps: int = 100

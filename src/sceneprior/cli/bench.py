@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .reconstruct import DEFAULT_MODEL
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("bench", help="benchmarks that print and save figures")
@@ -64,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model supports them), render a --views turntable, mesh, write the outputs. Prints a table; --json saves it "
         "with the machine and its load average.",
     )
-    rec.add_argument("--model", default="cars", help="shipped model name, run folder or checkpoint (default: cars)")
+    rec.add_argument("--model", default=DEFAULT_MODEL, help=f"shipped model name, run folder or checkpoint (default: {DEFAULT_MODEL})")
     rec.add_argument("--image", default=None, help="input photo (default: the bundled example car)")
     rec.add_argument("--views", type=int, default=36, help="turntable views (default 36)")
     rec.add_argument("--resolution", type=int, default=None, help="rendered side (default: the model's)")
@@ -104,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(PSNR/SSIM as 'sceneprior eval'). A control scores the same input uncropped.",
     )
     check.add_argument("--data", required=True, help="generated dataset root (e.g. data/cars_seed1)")
-    check.add_argument("--model", default="cars", help="shipped model name, run folder or checkpoint (default: cars)")
+    check.add_argument("--model", default=DEFAULT_MODEL, help=f"shipped model name, run folder or checkpoint (default: {DEFAULT_MODEL})")
     check.add_argument("--split", default="test")
     check.add_argument("--mode", default=None, choices=["encode", "autodecode", "encode+autodecode"],
                        help="inference mode (default: as reconstruct: encode when the model has an encoder)")

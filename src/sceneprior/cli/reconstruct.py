@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_MODEL = "cars"
+#: the main job's model (``reconstruct``, ``serve``, ``bench reconstruct``, ``eval default``): a shipped model's name
+DEFAULT_MODEL = "cars-splatter-v2"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
