@@ -35,7 +35,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from sceneprior.api import load_model, reconstruct
-    from sceneprior.cli.reconstruct import DEFAULT_MODEL
+    from sceneprior.defaults import DEFAULT_MODEL
     from sceneprior.data.meshes.mitsuba_render import MeshRenderer
     from sceneprior.data.meshes.normalise import load_mesh_parts
     from sceneprior.data.srn import SRNDataset

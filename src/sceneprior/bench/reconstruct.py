@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..cli.reconstruct import DEFAULT_MODEL
+from ..defaults import DEFAULT_MODEL
 from ..errors import ConfigError
 
 #: the main job's speed target for an encoder model: input -> latent -> 36-view turntable + mesh, on 2 CPU cores

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-#: the main job's model (``reconstruct``, ``serve``, ``bench reconstruct``, ``eval default``): a shipped model's name
-DEFAULT_MODEL = "cars-splatter-v2"
+from ..defaults import DEFAULT_MODEL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
