@@ -21,7 +21,6 @@ repeats of its ratio to the limit measured next to it ((v) has no FLOPs: its sha
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -140,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * report['fraction_of_limit'][name]:5.1f}% of the limit")
     report["rest_share_of_mlp_time"] = report["median_seconds"]["rest_only"] / report["median_seconds"]["mlp"]
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        from sceneprior.bench.reconstruct import write_json
+
+        write_json(args.json, report)
     return 0
 
 

@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
               "fraction_of_views_clipped": views_clipped / views, "max_surface_distance": t_max}
     print(json.dumps(report, indent=2))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        from sceneprior.bench.reconstruct import write_json
+
+        write_json(args.json, report)
     return 0
 
 

@@ -13,7 +13,6 @@ largest per-channel difference of the fast renders against the dense ones; ``--j
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -82,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{report['speedup_per_view_median']:.2f}x)")
     print(f"skipping vs every sample: PSNR >= {min(psnrs):.1f} dB, max |diff| {max(max_diffs):.4f}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        from sceneprior.bench.reconstruct import write_json
+
+        write_json(args.json, report)
     return 0
 
 

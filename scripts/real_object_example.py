@@ -55,7 +55,8 @@ def main() -> None:
         rec = reconstruct(loaded, images[0].permute(1, 2, 0).numpy(), cam2world=scene.cam2world[:1], K=scene.intrinsics[:1])
         mesh_path = rec.export_mesh(args.out / f"{obj}.ply", resolution=args.mesh_resolution)
         truth, views, meshes, scores = [images[0]], [images[0]], [images[0]], []
-        with MeshRenderer(load_mesh_parts(mesh_path), spp=16) as renderer:
+        parts = load_mesh_parts(mesh_path)
+        with MeshRenderer(parts, spp=16) as renderer:
             for v in args.views:
                 cam, K = scene.cam2world[v], scene.intrinsics[v]
                 out = rec.render(cam, K, size, size)
@@ -66,7 +67,7 @@ def main() -> None:
                 meshes.append(torch.from_numpy(shown["rgb"]).float().permute(2, 0, 1))
                 target = images[v].permute(1, 2, 0).numpy()
                 scores.append({"view": v, "psnr": psnr(out.rgb, target), "ssim": ssim(out.rgb, target)})
-        record["objects"][obj] = {"views": scores, "mesh_vertices": int(len(load_mesh_parts(mesh_path)[0].vertices))}  # type: ignore[index]
+        record["objects"][obj] = {"views": scores, "mesh_vertices": int(sum(len(p.vertices) for p in parts))}  # type: ignore[index]
         for row in (truth, views, meshes):
             rows.append([(t.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for t in row])
         print(obj, " ".join(f"view {s['view']}: {s['psnr']:.2f} dB" for s in scores))

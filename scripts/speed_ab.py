@@ -234,9 +234,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{report['speedup']:.2f}x (per round {min(round_ratio):.2f}-{max(round_ratio):.2f}x)")
     print(agreement)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        from sceneprior.bench.reconstruct import write_json
+
+        write_json(args.json, report)
     return 0
 
 

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models3d import is_shape_model
 
     from ..api import resolve_model
-    from .reconstruct import DEFAULT_MODEL
+    from ..defaults import DEFAULT_MODEL
 
     torch.manual_seed(args.seed)
     if args.run == "default":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .reconstruct import DEFAULT_MODEL
+from ..defaults import DEFAULT_MODEL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

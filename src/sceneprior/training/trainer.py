@@ -361,10 +361,7 @@ def _resume_or_start(run_dir: Path, config: TrainConfig, resume: bool, data: _Da
     if found is None:
         if run_dir.exists() and any(run_dir.glob("checkpoints/step_*.safetensors")):
             raise ConfigError(f"{run_dir}: already holds checkpoints; use --resume or another --out")
-        run = make_run_config(config, len(data.train), data.metadata)
-        if config.init_from is not None:
-            run.model = init_weights(config)[0]
-        return run, config, None, None
+        return make_run_config(config, len(data.train), data.metadata), config, None, None
     checkpoint, ckpt = found
     run = RunConfig.from_plain(ckpt.run_config)
     _check_resume_matches(run, config, checkpoint)
@@ -382,8 +379,10 @@ def _resume_or_start(run_dir: Path, config: TrainConfig, resume: bool, data: _Da
 
 
 def _build(run: RunConfig, config: TrainConfig, ctx: DistContext, checkpoint: Path | None, ckpt: Checkpoint | None,
-           reset_optimizer: bool) -> tuple[SceneModel, torch.optim.Adam, list[float], int, int]:
-    """(model, optimiser, base learning rates, start step, batches skipped so far), restored from ``ckpt``."""
+           reset_optimizer: bool, initial: dict[str, Tensor] | None = None
+           ) -> tuple[SceneModel, torch.optim.Adam, list[float], int, int]:
+    """(model, optimiser, base learning rates, start step, batches skipped so far), restored from ``ckpt``; a new
+    run starts from ``initial`` weights when given (``--init-from``)."""
     torch.manual_seed(config.seed)
     model = run.build_model().to(ctx.device)
     model.train()
@@ -392,9 +391,8 @@ def _build(run: RunConfig, config: TrainConfig, ctx: DistContext, checkpoint: Pa
     if ctx.rank > 0:  # the same initial weights (DDP broadcasts rank 0's), another stream for stochastic rendering
         torch.manual_seed(config.seed * 1009 + ctx.rank)
     if ckpt is None:
-        if config.init_from is not None:
-            _, state = init_weights(config)
-            load_initial_weights(model, state, config.init_from)
+        if initial is not None:
+            load_initial_weights(model, initial, str(config.init_from))
         return model, optimizer, base_lrs, 0, 0
     model.load_state_dict(ckpt.model_state)
     if ckpt.optimizer_state is not None and not reset_optimizer:
@@ -483,7 +481,10 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, ctx: DistContext, r
         for line in summarise_warnings([*data.train.warnings, *(data.val.warnings if data.val is not None else [])]):
             _warn(f"warning: {line}")
     run, config, checkpoint, ckpt = _resume_or_start(run_dir, config, resume, data, ctx.is_main)
-    model, optimizer, base_lrs, start_step, skipped = _build(run, config, ctx, checkpoint, ckpt, reset_optimizer)
+    initial = None
+    if ckpt is None and config.init_from is not None:  # a new run from another model: its architecture and weights
+        run.model, initial = init_weights(config)
+    model, optimizer, base_lrs, start_step, skipped = _build(run, config, ctx, checkpoint, ckpt, reset_optimizer, initial)
     # the model's own training data (the 3D shape models: points.npz / sdf.npz), else posed-view batches
     batches = training_batches(model, data.train, config.batch, config.seed, ctx, config.workers, data.train_cache)
     # posed views are held in memory (with workers, each batch's views are read from disk as needed)
