@@ -487,6 +487,10 @@ def test_evaluate_where_equals_the_dense_field_where_asked_and_zero_elsewhere():
         out = evaluate_where(field, points, dirs, mask, chunk)
         torch.testing.assert_close(out.density, dense.density * mask[..., None])
         torch.testing.assert_close(out.rgb, dense.rgb * mask[..., None])
+        for b in range(2):  # one scene alone: its points packed by nonzero instead of a sort
+            one = evaluate_where(field, points[b : b + 1], dirs[b : b + 1], mask[b : b + 1], chunk)
+            torch.testing.assert_close(one.density, dense.density[b : b + 1] * mask[b : b + 1, :, None])
+            torch.testing.assert_close(one.rgb, dense.rgb[b : b + 1] * mask[b : b + 1, :, None])
     none = evaluate_where(field, points, dirs, torch.zeros(2, 50, dtype=torch.bool))
     assert none.density.shape == (2, 50, 1) and not none.density.any()
 

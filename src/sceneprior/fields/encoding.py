@@ -28,11 +28,16 @@ class PositionalEncoding(nn.Module):
         return self.in_dim * (int(self.include_input) + 2 * self.num_freqs)
 
     def forward(self, x: Float[Tensor, "*b dim"]) -> Float[Tensor, "*b out"]:
+        parts = self.parts(x)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def parts(self, x: Float[Tensor, "*b dim"]) -> list[Tensor]:
+        """The pieces :meth:`forward` concatenates (``x`` if included, then the waves), for a caller that appends
+        more values in the same concatenation."""
         if self.num_freqs == 0:
-            return x if self.include_input else x[..., :0]
+            return [x if self.include_input else x[..., :0]]
         scaled = x.unsqueeze(-2) * self.freqs.to(x.dtype).unsqueeze(-1)  # (*b, L, dim)
         # sin and cos into their own contiguous tensors, then one stack: writing them straight into strided slots
         # of the output looked cheaper but runs PyTorch's scalar kernels there (~5x slower per rendered chunk)
-        waves = torch.stack([torch.sin(scaled), torch.cos(scaled)], dim=-2)  # (*b, L, 2, dim)
-        waves = waves.flatten(-3)
-        return torch.cat([x, waves], dim=-1) if self.include_input else waves
+        waves = torch.stack([torch.sin(scaled), torch.cos(scaled)], dim=-2).flatten(-3)  # (*b, L * 2 * dim)
+        return [x, waves] if self.include_input else [waves]

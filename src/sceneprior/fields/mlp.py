@@ -310,6 +310,8 @@ class ResnetFCField(nn.Module):
     def _pool(self, h: Tensor) -> Tensor:
         if self.attention is not None:
             return self.attention(h)
+        if h.shape[1] == 1:  # the mean or max of one view is that view: a view of it, not a copy
+            return h[:, 0]
         return h.mean(dim=1) if self.combine == "mean" else h.amax(dim=1)
 
     def project_features(self, maps: Float[Tensor, "image channel height width"]) -> Float[Tensor, "image injected height width"]:
@@ -395,5 +397,6 @@ def pixelnerf_inputs(
 
     ``points_view`` is whichever view-space point the model chooses (pixelNeRF: ``points_rotated``).
     """
-    x = encoding(points_view)
-    return x if directions_view is None else torch.cat([x, directions_view], dim=-1)
+    if directions_view is None:
+        return encoding(points_view)
+    return torch.cat([*encoding.parts(points_view), directions_view], dim=-1)  # one concatenation, not two

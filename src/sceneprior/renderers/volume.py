@@ -207,7 +207,10 @@ def evaluate_where(
     if packed == 0:
         probe = field(points[:, :1], directions[:, :1])  # which entries the field has, and their widths
         return probe.map(lambda v: v.new_zeros(batch, num, v.shape[-1]))
-    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)[:, :packed]  # selected first, in order
+    if batch == 1:  # the selected indices in order (nonzero is several times cheaper than a stable argsort)
+        order = mask[0].nonzero()[:, 0].unsqueeze(0)
+    else:
+        order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)[:, :packed]  # selected first, in order
     index3 = order.unsqueeze(-1).expand(batch, packed, 3)
     out = evaluate_chunked(field, points.gather(1, index3), directions.gather(1, index3), chunk_points)
     valid = (torch.arange(packed, device=mask.device) < counts.unsqueeze(1)).unsqueeze(-1)  # padding: not selected
