@@ -522,6 +522,38 @@ def test_empty_space_skipping_renders_the_same_as_every_sample_with_fewer_evalua
     torch.testing.assert_close(only.rgb, dense.rgb, atol=1e-9, rtol=0)
 
 
+def test_early_termination_skips_fine_samples_behind_an_opaque_surface_and_changes_the_image_below_its_threshold():
+    """skip_transmittance: fine samples in coarse bins entered with transmittance <= 1e-3 are not evaluated. Behind an
+    opaque ball the coarse transmittance is ~exp(-60), so the fine samples in the ball's far half are skipped, and
+    what they would have added is bounded by the transmittance there: the image moves by less than the threshold
+    (here <= 1e-4; the fine pass resolves a grazing ray's entry more finely than the coarse one, so not 0)."""
+    coarse, _ = ball_field(0.3, 100.0)
+    fine, fine_calls = ball_field(0.3, 100.0)
+    origins, dirs, near, far = _camera_rays(1, 12)
+    config = dict(num_coarse=24, num_fine=8, num_depth_jitter=4, perturb=False, skip_weight=0.0)
+    plain = volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config), fine_field=fine)
+    plain_calls = sum(fine_calls)
+    fine_calls.clear()
+    cut = volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config, skip_transmittance=1e-3),
+                        fine_field=fine)
+    assert sum(fine_calls) < 0.9 * plain_calls, (sum(fine_calls), plain_calls)
+    assert 0 < float((cut.rgb - plain.rgb).abs().max()) < 1e-3
+    assert float((cut.opacity - plain.opacity).abs().max()) < 1e-3
+    # a translucent ball (transmittance never below 0.3): nothing is cut, the same samples and image
+    coarse, _ = ball_field(0.3, 2.0)
+    fine, fine_calls = ball_field(0.3, 2.0)
+    fine_calls.clear()
+    plain = volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config), fine_field=fine)
+    plain_calls = sum(fine_calls)
+    fine_calls.clear()
+    cut = volume_render(coarse, origins, dirs, near, far, VolumeRenderConfig(**config, skip_transmittance=1e-3),
+                        fine_field=fine)
+    assert sum(fine_calls) == plain_calls
+    torch.testing.assert_close(cut.rgb, plain.rgb, atol=0, rtol=0)
+    with pytest.raises(Exception, match="skip_transmittance"):
+        VolumeRenderConfig(**config, skip_transmittance=1.0)
+
+
 def test_skipping_leaves_out_fine_density_where_the_coarse_pass_saw_none():
     """The approximation stated: a fine field with density where the coarse field has none (farther than two coarse
     bins from any coarse weight) is not seen, so skipping is only for coarse fields that bound the fine one."""

@@ -29,7 +29,8 @@ centre then moves with the camera distance, which the network has to infer from 
 learned markedly slower (training-ray PSNR 12.2 vs 13.1 dB over steps 400–499, results/quality/pixelnerf_cpu2).
 Rendering is :func:`sceneprior.renderers.volume_render` (pixelNeRF's sampling is its default scheme).
 Near/far come from the scene bounds (metadata ``scene_bounds``) by a ray–box test instead of fixed numbers.
-Rendering (not training) skips empty space: ``render_skip_weight`` and ``render_grid`` (docs/IMAGE_MODELS.md).
+Rendering (not training) skips empty space: ``render_skip_weight``, ``render_grid`` and
+``render_skip_transmittance`` (docs/IMAGE_MODELS.md).
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class PixelNeRFConfig(ModelConfig):
     #: with skipping: cells per axis of the occupancy grid built from the coarse network for each rendered chunk
     #: of rays (coarse samples in its empty cells, dilated by one cell, are not evaluated); 0: no grid
     render_grid: int = 16
+    #: with skipping: fine samples are also skipped where the coarse pass's transmittance has fallen to this or
+    #: below (behind what it found opaque; ``VolumeRenderConfig.skip_transmittance``); None: no such cut
+    render_skip_transmittance: float | None = 1e-3
 
     kind = "pixelnerf"
 
@@ -208,6 +212,7 @@ class PixelNeRF(SceneModel):
             depth_jitter_std=config.depth_std, perturb=self.training,
             background=1.0 if config.white_background else None, last_interval="far", chunk_points=config.chunk_points,
             skip_weight=None if self.training else config.render_skip_weight,
+            skip_transmittance=config.render_skip_transmittance,
         )
         coarse_field = self.field(latent, fine=False)
         grid = None

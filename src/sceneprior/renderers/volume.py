@@ -17,7 +17,8 @@ Empty-space skipping (``skip_weight``, proposal-style as in nerfacc / mip-NeRF 3
 proposal): rays with ``far <= near`` (missing the scene box) are not evaluated at all — exact, their intervals
 are empty — and the fine field is evaluated only at samples whose coarse bin or one of its two neighbours holds a
 coarse weight above ``skip_weight``; every other fine sample gets density 0 (it lies where the coarse pass found
-empty space, or behind an opaque surface). With ``skip_weight=None`` every sample is evaluated. An
+empty space, or behind an opaque surface). ``skip_transmittance`` (early ray termination) also skips the fine
+samples in bins the coarse pass entered with transmittance at or below it. With ``skip_weight=None`` every sample is evaluated. An
 :class:`OccupancyGrid` (nerfacc's idea, built once per scene from the field at cell centres and dilated) also
 skips the coarse samples in cells where the field had no density.
 
@@ -62,6 +63,9 @@ class VolumeRenderConfig:
     #: empty-space skipping (see the module docstring): None evaluates every sample; a weight >= 0 skips rays
     #: that miss and fine samples where the coarse weights of the sample's bin and its neighbours are all <= it
     skip_weight: float | None = None
+    #: with ``skip_weight``: fine samples are also skipped in coarse bins that the coarse pass enters with a
+    #: transmittance at or below this (behind what it found opaque: early ray termination); None: no such cut
+    skip_transmittance: float | None = None
 
     def __post_init__(self) -> None:
         if self.num_coarse < 1:
@@ -70,6 +74,8 @@ class VolumeRenderConfig:
             raise ConfigError("num_fine and num_depth_jitter must be >= 0")
         if self.skip_weight is not None and not self.skip_weight >= 0:
             raise ConfigError(f"skip_weight must be None or >= 0, got {self.skip_weight}")
+        if self.skip_transmittance is not None and not 0 <= self.skip_transmittance < 1:
+            raise ConfigError(f"skip_transmittance must be None or in [0, 1), got {self.skip_transmittance}")
         if self.last_interval not in ("far", "inf"):
             raise ConfigError(f"last_interval must be 'far' or 'inf', got {self.last_interval!r}")
 
@@ -296,7 +302,8 @@ def volume_render(
         t_fine, _ = torch.sort(torch.cat(parts, dim=-1), dim=-1)
         evaluate = None
         if skip:
-            evaluate = _proposal_mask(coarse.weights.detach(), t_fine, near, far, config.skip_weight)
+            evaluate = _proposal_mask(coarse.weights.detach(), t_fine, near, far, config.skip_weight,
+                                      config.skip_transmittance)
     fine = render_samples(fine_field or field, origins, directions, t_fine, far, **common, evaluate=evaluate)
     fine.coarse = coarse
     return fine
@@ -354,9 +361,12 @@ def _proposal_mask(
     near: Float[Tensor, "batch ray"],
     far: Float[Tensor, "batch ray"],
     skip_weight: float,
+    skip_transmittance: float | None = None,
 ) -> Bool[Tensor, "batch ray sample"]:
     """Fine samples worth evaluating: those whose coarse bin (``num_coarse`` equal bins of ``[near, far]``) or a
-    neighbouring bin holds a coarse weight above ``skip_weight``; never on rays that miss (``far <= near``)."""
+    neighbouring bin holds a coarse weight above ``skip_weight``; never on rays that miss (``far <= near``); with
+    ``skip_transmittance``, never in a bin that the coarse pass entered with transmittance ``1 - sum of the weights
+    before it`` at or below that."""
     bins = weights.shape[-1]
     busy = weights > skip_weight
     # dilate by one bin each way: a surface between two coarse samples is seen by both neighbours
@@ -364,6 +374,9 @@ def _proposal_mask(
     for _ in range(SKIP_DILATION):
         busy = busy | torch.cat([busy[..., 1:], none], dim=-1) | torch.cat([none, busy[..., :-1]], dim=-1)
     span = (far - near).clamp_min(1e-12).unsqueeze(-1)
+    if skip_transmittance is not None:
+        entered = 1.0 - (torch.cumsum(weights, dim=-1) - weights)  # coarse transmittance at each bin's start
+        busy = busy & (entered > skip_transmittance)
     index = ((t - near.unsqueeze(-1)) / span * bins).floor().long().clamp(0, bins - 1)
     return busy.gather(-1, index) & (far > near).unsqueeze(-1)
 
