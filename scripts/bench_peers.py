@@ -22,6 +22,9 @@ Matched configurations (issue 19): pixelNeRF — ray MLP ResnetFC 512 wide × 5 
 source view, 64² images, white background; feature maps 512 channels (theirs: ResNet-34's first four stages, ours:
 our 4-stage CNN 64+64+128+256). SRN — latent 256, φ 256 wide, hypernetworks and pixel generator 256 wide, 10
 marching steps, one whole 64² image (4,096 rays) per step.
+
+Rendering one 64² view against the official pixelNeRF renderer at its own settings (same architecture, interleaved
+rounds): ``scripts/bench_peers_render.py``.
 """
 
 from __future__ import annotations
