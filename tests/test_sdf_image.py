@@ -166,3 +166,46 @@ def test_sphere_loss_has_mask_and_eikonal_terms_and_gradients_reach_the_sdf():
     out.total.backward()
     grad = model.field_net.geometry_head.weight.grad
     assert grad is not None and grad.abs().max() > 0
+
+
+def _sdf_batch():
+    from sceneprior.models.base import TrainBatch
+
+    torch.manual_seed(1)
+    eye = torch.tensor([0.0, 0.4, 1.5])
+    cam = look_at(eye, torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]))
+    K = intrinsics_matrix(12.0, 12.0, 6.0, 6.0)
+    images = torch.rand(1, 1, 3, 12, 12)
+    dirs = torch.nn.functional.normalize(-eye + 0.15 * torch.randn(1, 32, 3), dim=-1)
+    rgb = torch.where(torch.rand(1, 32, 1) > 0.5, torch.rand(1, 32, 3) * 0.8, torch.ones(1, 32, 3))
+    return TrainBatch(torch.zeros(1, dtype=torch.long), images, cam[None, None], K[None, None], images, cam[None, None],
+                      K[None, None], eye.expand(1, 32, 3).clone(), dirs, rgb)
+
+
+@pytest.mark.parametrize("preset", ["sdf-sphere", "sdf-volsdf"])
+@pytest.mark.parametrize("scale", [1.0, 2.0, 0.5])
+def test_eikonal_term_is_the_mean_squared_gradient_norm_error(preset, scale):
+    """Both presets add 0.1 · mean((|∇f| - 1)²) to the loss: for the SDF f = s (|x| - r), |∇f| = s everywhere, so
+    the term is (s - 1)² whatever points it is evaluated at (0 for a true distance), and the loss with the weight
+    set to 0 is smaller by exactly 0.1 (s - 1)²."""
+    from sceneprior.fields import FieldOutput
+
+    torch.manual_seed(0)
+    model = get_preset(preset).model.tiny().build(0).eval()
+    radius = model.config.init_radius
+
+    def closed_form(code, points):
+        sdf = scale * (points.norm(dim=-1, keepdim=True) - radius) + 0.0 * code.sum()
+        return FieldOutput(sdf=sdf, rgb=torch.sigmoid(points))
+
+    model.evaluate = closed_form  # the model's own loss, render and gradient code over a known SDF
+    batch = _sdf_batch()
+    torch.manual_seed(2)  # the same uniform eikonal points and mask jitter in both losses
+    out = model.loss(batch)
+    assert out.terms["eikonal"] == pytest.approx((scale - 1.0) ** 2, abs=1e-5)
+    weight = model.config.eikonal_weight
+    assert weight == pytest.approx(0.1)
+    model.config = replace(model.config, eikonal_weight=0.0)
+    torch.manual_seed(2)
+    without = model.loss(batch)
+    assert float((out.total - without.total).detach()) == pytest.approx(weight * (scale - 1.0) ** 2, abs=1e-5)
