@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from sceneprior.data.datasets import detect_format, open_dataset
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="new folder (must not exist)")
     parser.add_argument("--splits", nargs="+", default=["test"])
     parser.add_argument("--max-objects", type=int, default=None, help="the first N objects of each split")
+    parser.add_argument("--alpha", choices=("opaque", "mask"), default="opaque",
+                        help="PNG alpha: opaque (the RGB exactly) or the dataset's mask")
     args = parser.parse_args(argv)
     source, out = Path(args.source), Path(args.out)
     location = detect_format(source)
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = open_dataset(source, split=split, load_extras=True)
         count = len(dataset) if args.max_objects is None else min(args.max_objects, len(dataset))
         for i in range(count):
-            views = dataset[i]
+            views = dataset[i] if args.alpha == "mask" else replace(dataset[i], masks=None)
             export_blender(views, out / location.splits[split].name / views.scene_id, ["all"] * views.num_views)
         print(f"{split}: {count} objects -> {out / location.splits[split].name}")
     shutil.copy(source / "metadata.json", out / "metadata.json")
