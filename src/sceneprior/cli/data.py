@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     meshes = sub.add_parser(
         "render-meshes",
-        help="render a folder of meshes (OBJ+MTL+textures, GLB/GLTF, PLY, OFF) into the SRN layout (needs sceneprior[render])",
+        help="render a folder of meshes (OBJ+MTL+textures, GLB/GLTF, PLY, OFF, AC3D) into the SRN layout (needs sceneprior[render])",
         description="Render every mesh under MESH_DIR with Mitsuba 3 (pip install 'sceneprior[render]') into the SRN "
         "layout with depth, normals, masks and surface points, in the generator's camera model and splits (see "
         "docs/DATA_FORMAT.md). Each mesh is rotated so that --up becomes world +y and --forward the category's forward "

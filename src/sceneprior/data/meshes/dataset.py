@@ -44,7 +44,7 @@ from ..generator.dataset import (
     scene_rng,
 )
 from ..image_io import atomic_write_bytes
-from .normalise import CATEGORY_FORWARD, MeshPart, Normalisation, find_meshes, load_mesh_parts, normalise_parts
+from .normalise import CATEGORY_FORWARD, MESH_SUFFIXES, MeshPart, Normalisation, find_meshes, load_mesh_parts, normalise_parts
 
 SPLIT_CHOICES = ("auto", "train", "val", "test")
 DEPTH_SCALE = 1e-4
@@ -208,7 +208,7 @@ def render_meshes(config: RenderMeshesConfig) -> tuple[Path, list[str]]:
     root_in = Path(config.mesh_dir)
     meshes = find_meshes(root_in)
     if not meshes:
-        raise DataError(root_in, "holds no mesh files (.obj, .glb, .gltf, .ply, .off)")
+        raise DataError(root_in, f"holds no mesh files ({', '.join(MESH_SUFFIXES)})")
     mi = import_mitsuba()
     if config.threads:
         import drjit as dr

@@ -1,6 +1,7 @@
 """Reading a mesh file and putting it into the generator's frame (pure: numpy and trimesh, no renderer).
 
-Every supported file (OBJ + MTL + textures, GLB / GLTF, PLY, OFF) is read with trimesh into a list of
+Every supported file (OBJ + MTL + textures, GLB / GLTF, PLY, OFF with trimesh; AC3D ``.ac`` / TORCS ``.acc``
+with :mod:`.ac3d`) is read into a list of
 :class:`MeshPart` s -- triangles with per-vertex normals, and either a texture with UVs, per-vertex colours
 or one base colour -- and moved by :class:`Normalisation`:
 
@@ -21,7 +22,7 @@ import numpy as np
 from ...errors import ConfigError, DataError
 
 #: file types render-meshes reads (by suffix, lower case)
-MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off")
+MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off", ".ac", ".acc")
 _AXES = {"x": 0, "y": 1, "z": 2}
 #: where the generator's objects face (its ``forward`` in world coordinates)
 CATEGORY_FORWARD = {"cars": "+x", "chairs": "+z"}
@@ -154,6 +155,10 @@ def load_mesh_parts(path: str | Path) -> list[MeshPart]:
     path = Path(path)
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise DataError(path, f"unsupported mesh type {path.suffix!r}; supported: {', '.join(MESH_SUFFIXES)}")
+    if path.suffix.lower() in (".ac", ".acc"):
+        from .ac3d import read_ac3d
+
+        return read_ac3d(path)
     try:
         loaded = trimesh.load(str(path), force="scene", process=False)
         meshes = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)]
