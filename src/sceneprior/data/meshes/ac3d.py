@@ -1,4 +1,4 @@
-"""AC3D (``.ac``) and TORCS / Speed Dreams ``.acc`` files, read into :class:`~.normalise.MeshPart` s.
+"""AC3D (``.ac``) and TORCS / Speed Dreams ``.acc`` files, read into :class:`~.parts.MeshPart` s.
 
 trimesh has no AC3D reader, and AC3D is the format of the open racing simulators' car models (TORCS, Speed
 Dreams) and of many older game assets. Written from the format's published description (AC3D file format,
@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import DataError
 from ..image_io import open_image
-from .normalise import MeshPart, smooth_normals_fit
+from .parts import MeshPart, smooth_normals_fit
 
 AC3D_SUFFIXES = (".ac", ".acc")
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConfigError, DataError
+from .ac3d import read_ac3d
+from .parts import MeshPart, smooth_normals_fit
 
 #: file types render-meshes reads (by suffix, lower case)
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".off", ".ac", ".acc")
@@ -74,39 +76,6 @@ class Normalisation:
                 "centre": "bounding-box centre at the origin", "world_up": "+y"}
 
 
-@dataclass
-class MeshPart:
-    """Triangles of one material: ``vertices`` (n, 3) float64, ``faces`` (f, 3) int64, ``normals`` (n, 3)
-    per-vertex unit normals, and either ``texture`` (h, w, 3) uint8 sRGB with ``uv`` (n, 2) (OpenGL
-    convention: v = 0 at the image's bottom row), or ``vertex_colours`` (n, 3) uint8 sRGB, or only ``colour``
-    (3,) sRGB in [0, 1] (also the factor of a texture)."""
-
-    vertices: np.ndarray
-    faces: np.ndarray
-    normals: np.ndarray
-    colour: np.ndarray
-    uv: np.ndarray | None = None
-    texture: np.ndarray | None = None
-    vertex_colours: np.ndarray | None = None
-    #: shade with the vertex normals (else with flat face normals: see :func:`smooth_normals_fit`)
-    smooth: bool = True
-
-
-def smooth_normals_fit(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray, max_angle_deg: float = 45.0) -> bool:
-    """Whether per-vertex normals suit the faces: at most 1% of face corners turn more than ``max_angle_deg``
-    away from their face (a box whose 8 corners are shared averages its normals across hard edges: not fit)."""
-    tri = vertices[faces]
-    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    length = np.linalg.norm(face_n, axis=1, keepdims=True)
-    ok = length[:, 0] > 0
-    if not ok.any():
-        return True
-    face_n = face_n[ok] / length[ok]
-    corner_n = normals[faces[ok]]  # (face, 3, 3)
-    cosines = np.abs(np.einsum("fj,fkj->fk", face_n, corner_n))
-    return float((cosines < np.cos(np.radians(max_angle_deg))).mean()) <= 0.01
-
-
 def _part_of(mesh: "object") -> MeshPart | None:
     import trimesh
 
@@ -156,8 +125,6 @@ def load_mesh_parts(path: str | Path) -> list[MeshPart]:
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise DataError(path, f"unsupported mesh type {path.suffix!r}; supported: {', '.join(MESH_SUFFIXES)}")
     if path.suffix.lower() in (".ac", ".acc"):
-        from .ac3d import read_ac3d
-
         return read_ac3d(path)
     try:
         loaded = trimesh.load(str(path), force="scene", process=False)
