@@ -32,20 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from debian_package import package_path
+
 PACKAGE = "trigger-rally-data"
-INSTALLED = Path("/usr/share/games/trigger-rally/data.zip")
-
-
-def find_data_zip(work: Path, deb: Path | None) -> Path:
-    if deb is None and INSTALLED.is_file():
-        return INSTALLED
-    work.mkdir(parents=True, exist_ok=True)
-    if deb is None:
-        subprocess.run(["apt-get", "download", PACKAGE], cwd=work, check=True)
-        deb = sorted(work.glob(f"{PACKAGE}_*.deb"))[-1]
-    target = work / "deb"
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], check=True)
-    return target / "usr/share/games/trigger-rally/data.zip"
+DATA_ZIP = "usr/share/games/trigger-rally/data.zip"
 
 
 def _floats(text: str) -> np.ndarray:
@@ -116,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     work = Path(args.work)
-    data_zip = find_data_zip(work, Path(args.deb) if args.deb else None)
+    data_zip = package_path(PACKAGE, DATA_ZIP, work, Path(args.deb) if args.deb else None)
     with zipfile.ZipFile(io.BytesIO(data_zip.read_bytes())) as archive:
         vehicles = sorted(n for n in archive.namelist() if n.startswith("vehicles/") and n.endswith(".vehicle"))
         for vehicle in vehicles:

@@ -29,21 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from debian_package import package_path
+
 PACKAGE = "torcs-data"
-INSTALLED = Path("/usr/share/games/torcs/cars")
-
-
-def find_cars(work: Path, deb: Path | None) -> Path:
-    """The package's ``cars`` folder: installed, from a given ``.deb``, or ``apt-get download`` into ``work``."""
-    if deb is None and INSTALLED.is_dir():
-        return INSTALLED
-    work.mkdir(parents=True, exist_ok=True)
-    if deb is None:
-        subprocess.run(["apt-get", "download", PACKAGE], cwd=work, check=True)
-        deb = sorted(work.glob(f"{PACKAGE}_*.deb"))[-1]
-    target = work / "deb"
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], check=True)
-    return target / "usr/share/games/torcs/cars"
+CARS = "usr/share/games/torcs/cars"
 
 
 def _attnum(section: ET.Element, name: str) -> float:
@@ -87,9 +76,8 @@ def turn_hue(texture: np.ndarray, turn: float) -> np.ndarray:
     """The texture (h, w, 3) uint8 with every pixel's hue turned by ``turn`` (0-1) of a circle."""
     if turn == 0:
         return texture
-    rgb = texture.reshape(-1, 3) / 255.0
-    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in np.unique(rgb, axis=0)])
-    keys, inverse = np.unique(rgb, axis=0, return_inverse=True)
+    keys, inverse = np.unique(texture.reshape(-1, 3) / 255.0, axis=0, return_inverse=True)
+    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in keys])
     hsv[:, 0] = (hsv[:, 0] + turn) % 1.0
     turned = np.array([colorsys.hsv_to_rgb(*p) for p in hsv])
     return (turned[inverse.reshape(-1)] * 255.0 + 0.5).astype(np.uint8).reshape(texture.shape)
@@ -142,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     work = Path(args.work)
-    cars = find_cars(work, Path(args.deb) if args.deb else None)
+    cars = package_path(PACKAGE, CARS, work, Path(args.deb) if args.deb else None)
     meshes = work / "meshes"
     meshes.mkdir(parents=True, exist_ok=True)
     for car in sorted(p for p in cars.iterdir() if (p / f"{p.name}.acc").is_file()):

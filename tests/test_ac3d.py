@@ -6,32 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from sceneprior.data.meshes.ac3d import read_ac3d
 from sceneprior.data.meshes.normalise import MESH_SUFFIXES, Normalisation, find_meshes, load_mesh_parts, normalise_parts
 from sceneprior.errors import DataError
+from test_render_meshes import CUBE_QUADS as QUADS
+from test_render_meshes import write_cube_texture as write_texture
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-H = 0.5
-# the unit cube's faces, corners bottom-left, bottom-right, top-right, top-left seen from outside (counter-clockwise)
-QUADS = [
-    ((-H, -H, H), (H, -H, H), (H, H, H), (-H, H, H)),  # +z
-    ((H, -H, -H), (-H, -H, -H), (-H, H, -H), (H, H, -H)),  # -z
-    ((H, -H, H), (H, -H, -H), (H, H, -H), (H, H, H)),  # +x
-    ((-H, -H, -H), (-H, -H, H), (-H, H, H), (-H, H, -H)),  # -x
-    ((-H, H, H), (H, H, H), (H, H, -H), (-H, H, -H)),  # +y
-    ((-H, -H, -H), (H, -H, -H), (H, -H, H), (-H, -H, H)),  # -y
-]
+H = 0.5  # half the cube's side
 UV = ((0, 0), (1, 0), (1, 1), (0, 1))  # OpenGL: v = 1 is the texture's top row
-
-
-def write_texture(path: Path) -> None:
-    texture = np.zeros((8, 8, 3), dtype=np.uint8)
-    texture[:4] = (220, 20, 20)  # top rows red
-    texture[4:] = (20, 20, 220)  # bottom rows blue
-    Image.fromarray(texture).save(path)
 
 
 def write_cube_ac(folder: Path, loc=(0.0, 0.0, 0.0), rot_z_deg: float = 0.0, texrep=(1.0, 1.0)) -> Path:

@@ -28,26 +28,34 @@ def _box() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(box.vertices) + BOX_CENTRE, np.asarray(box.faces)
 
 
+_H = 0.5
+#: the unit cube's faces, corners bottom-left, bottom-right, top-right, top-left as seen from outside
+CUBE_QUADS = [
+    ((-_H, -_H, _H), (_H, -_H, _H), (_H, _H, _H), (-_H, _H, _H)),  # +z
+    ((_H, -_H, -_H), (-_H, -_H, -_H), (-_H, _H, -_H), (_H, _H, -_H)),  # -z
+    ((_H, -_H, _H), (_H, -_H, -_H), (_H, _H, -_H), (_H, _H, _H)),  # +x
+    ((-_H, -_H, -_H), (-_H, -_H, _H), (-_H, _H, _H), (-_H, _H, -_H)),  # -x
+    ((-_H, _H, _H), (_H, _H, _H), (_H, _H, -_H), (-_H, _H, -_H)),  # +y
+    ((-_H, -_H, -_H), (_H, -_H, -_H), (_H, -_H, _H), (-_H, -_H, _H)),  # -y
+]
+
+
+def write_cube_texture(path: Path) -> None:
+    """An 8x8 PNG: top half red, bottom half blue."""
+    texture = np.zeros((8, 8, 3), dtype=np.uint8)
+    texture[:4] = (220, 20, 20)
+    texture[4:] = (20, 20, 220)
+    Image.fromarray(texture).save(path)
+
+
 def write_textured_obj(folder: Path, name: str = "cube") -> Path:
     """A textured unit cube (OBJ + MTL + PNG): on every face the texture's top half (red) is up (+y on the side
     faces) and its bottom half blue; faces wound outwards."""
     folder.mkdir(parents=True, exist_ok=True)
-    texture = np.zeros((8, 8, 3), dtype=np.uint8)
-    texture[:4] = (220, 20, 20)
-    texture[4:] = (20, 20, 220)
-    Image.fromarray(texture).save(folder / f"{name}.png")
+    write_cube_texture(folder / f"{name}.png")
     (folder / f"{name}.mtl").write_text(f"newmtl paint\nKd 1 1 1\nmap_Kd {name}.png\n")
-    h = 0.5
-    faces = [  # bottom-left, bottom-right, top-right, top-left as seen from outside
-        ((-h, -h, h), (h, -h, h), (h, h, h), (-h, h, h)),  # +z
-        ((h, -h, -h), (-h, -h, -h), (-h, h, -h), (h, h, -h)),  # -z
-        ((h, -h, h), (h, -h, -h), (h, h, -h), (h, h, h)),  # +x
-        ((-h, -h, -h), (-h, -h, h), (-h, h, h), (-h, h, -h)),  # -x
-        ((-h, h, h), (h, h, h), (h, h, -h), (-h, h, -h)),  # +y
-        ((-h, -h, -h), (h, -h, -h), (h, -h, h), (-h, -h, h)),  # -y
-    ]
     lines = [f"mtllib {name}.mtl", "vt 0 0", "vt 1 0", "vt 1 1", "vt 0 1", "usemtl paint"]
-    for k, quad in enumerate(faces):
+    for k, quad in enumerate(CUBE_QUADS):
         lines += ["v {} {} {}".format(*v) for v in quad]
         i = 4 * k + 1
         lines += [f"f {i}/1 {i + 1}/2 {i + 2}/3", f"f {i}/1 {i + 2}/3 {i + 3}/4"]

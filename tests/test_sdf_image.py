@@ -151,35 +151,28 @@ def test_sphere_loss_has_mask_and_eikonal_terms_and_gradients_reach_the_sdf():
     """The mask term and the implicit-differentiation path both send gradients to the SDF's layers."""
     torch.manual_seed(0)
     model = get_preset("sdf-sphere").model.tiny().build(0)
-    from sceneprior.models.base import TrainBatch
-
-    eye = torch.tensor([0.0, 0.4, 1.5])
-    cam = look_at(eye, torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]))
-    K = intrinsics_matrix(12.0, 12.0, 6.0, 6.0)
-    images = torch.rand(1, 1, 3, 12, 12)
-    dirs = torch.nn.functional.normalize(-eye + 0.15 * torch.randn(1, 64, 3), dim=-1)
-    rgb = torch.where(torch.rand(1, 64, 1) > 0.5, torch.rand(1, 64, 3) * 0.8, torch.ones(1, 64, 3))
-    batch = TrainBatch(torch.zeros(1, dtype=torch.long), images, cam[None, None], K[None, None], images, cam[None, None],
-                       K[None, None], eye.expand(1, 64, 3).clone(), dirs, rgb)
-    out = model.loss(batch)
+    out = model.loss(_sdf_batch(rays=64, seed=None))
     assert {"mse", "mask", "eikonal"} <= set(out.terms)
     out.total.backward()
     grad = model.field_net.geometry_head.weight.grad
     assert grad is not None and grad.abs().max() > 0
 
 
-def _sdf_batch():
+def _sdf_batch(rays: int = 32, seed: int | None = 1):
+    """A training batch of ``rays`` rays towards the origin from one camera, half on white (``seed``: None keeps
+    the caller's random stream)."""
     from sceneprior.models.base import TrainBatch
 
-    torch.manual_seed(1)
+    if seed is not None:
+        torch.manual_seed(seed)
     eye = torch.tensor([0.0, 0.4, 1.5])
     cam = look_at(eye, torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]))
     K = intrinsics_matrix(12.0, 12.0, 6.0, 6.0)
     images = torch.rand(1, 1, 3, 12, 12)
-    dirs = torch.nn.functional.normalize(-eye + 0.15 * torch.randn(1, 32, 3), dim=-1)
-    rgb = torch.where(torch.rand(1, 32, 1) > 0.5, torch.rand(1, 32, 3) * 0.8, torch.ones(1, 32, 3))
+    dirs = torch.nn.functional.normalize(-eye + 0.15 * torch.randn(1, rays, 3), dim=-1)
+    rgb = torch.where(torch.rand(1, rays, 1) > 0.5, torch.rand(1, rays, 3) * 0.8, torch.ones(1, rays, 3))
     return TrainBatch(torch.zeros(1, dtype=torch.long), images, cam[None, None], K[None, None], images, cam[None, None],
-                      K[None, None], eye.expand(1, 32, 3).clone(), dirs, rgb)
+                      K[None, None], eye.expand(1, rays, 3).clone(), dirs, rgb)
 
 
 @pytest.mark.parametrize("preset", ["sdf-sphere", "sdf-volsdf"])

@@ -236,11 +236,12 @@ class _Reader:
             if normals is not None:
                 part_normals = normals[index]
             else:  # area-weighted normals of the object's own vertices, shared across uv seams
-                tri = vertices[table[:, 0].astype(np.int64).reshape(-1, 3)]
+                corner_vertex = table[:, 0].astype(np.int64).reshape(-1, 3)
+                tri = vertices[corner_vertex]
                 face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
                 acc = np.zeros_like(vertices)
                 for c in range(3):
-                    np.add.at(acc, table[:, 0].astype(np.int64).reshape(-1, 3)[:, c], face_n)
+                    np.add.at(acc, corner_vertex[:, c], face_n)
                 part_normals = acc[index]
             length = np.linalg.norm(part_normals, axis=1, keepdims=True)
             part_normals = np.where(length > 1e-12, part_normals / np.maximum(length, 1e-12), np.array([0.0, 0.0, 1.0]))
